@@ -1,0 +1,132 @@
+"""Assemble the whole book into one pandoc document (edition-independent).
+
+Each chapter's placement blocks are expanded by Jinja templates into Markdown, the chapter is
+parsed by pandoc (in a sandbox, chapter headings shifted below their part), and the chapters
+are joined under part headings. Numbering, references and answers are left to the filters.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import panflute as pf
+
+from .templating import markdown_env
+from .dates import BuildDate
+from .model import Book, Chapter, select_questions
+from .pandoc import run_pandoc
+
+# yaml_metadata_block off: a `---` block inside book text must not set document metadata
+READER = "markdown-yaml_metadata_block"
+_QUESTION_CONTAINERS = {"question", "interview-question", "discarded-question"}
+
+
+def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict) -> str:
+    """The chapter's Markdown with its placement blocks filled in by the templates."""
+    lines = chapter.text.split("\n")
+    out: list[str] = []
+    cursor = 0
+    for block in chapter.blocks:
+        out.extend(lines[cursor:block.start])
+        cursor = block.end
+        sub_level = min(block.heading_level + 1, 6)
+        if block.kind == "questions":
+            topic = book.topics[block.attrs["topic"]]
+            text = env.get_template("questions.md.j2").render(
+                topic=topic, questions=select_questions(topic, block.attrs), group_level=sub_level,
+                resources=topic.resources if last_block_of_topic.get(topic.id) is block else ())
+        elif block.kind == "interview":
+            interview = book.interviews[block.attrs["id"]]
+            bank = book.questions
+            rounds = [{"title": r.title, "questions": [bank[qid] for qid, _ in r.questions]} for r in interview.rounds]
+            text = env.get_template("interview.md.j2").render(
+                interview={"id": interview.id, "title": interview.title, "rounds": rounds},
+                total=sum(len(r["questions"]) for r in rounds), round_level=sub_level)
+        else:
+            text = env.get_template("discarded.md.j2").render(discarded=book.discarded)
+        out.extend(["", text, ""])
+    out.extend(lines[cursor:])
+    return "\n".join(out)
+
+
+def parse_markdown(text: str) -> dict:
+    """pandoc's AST (as JSON data) of one chapter, headings shifted one level down."""
+    return json.loads(run_pandoc(["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"], text))
+
+
+def _inlines(text: str) -> list[pf.Inline]:
+    out: list[pf.Inline] = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append(pf.Space())
+        out.append(pf.Str(word))
+    return out
+
+
+def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
+    """Mark the chapter heading; make image paths relative to the book root."""
+    for elem in doc.content:
+        if isinstance(elem, pf.Header) and elem.level == 2:
+            elem.classes.append("chapter")
+            elem.attributes["data-file"] = chapter.file
+            if ":" not in elem.identifier:  # not labelled {#sec:...}: a stable id from the file name
+                elem.identifier = f"chapter-{chapter.path.stem}"
+            break
+    containers: list[pf.Div] = []
+    doc.walk(lambda e, d: containers.append(e)
+             if isinstance(e, pf.Div) and _QUESTION_CONTAINERS & set(e.classes) else None)
+    done: set[int] = set()
+
+    def rebase(elem: pf.Element, base: Path) -> None:
+        def action(e, d):
+            if isinstance(e, pf.Image) and id(e) not in done:
+                e.url = (base / e.url).resolve().relative_to(book.root).as_posix()
+                done.add(id(e))
+        elem.walk(action)
+
+    # images in question text are relative to questions/, the others to the chapter file
+    for div in containers:
+        rebase(div, book.root / "questions")
+    rebase(doc, chapter.path.parent)
+
+
+def assemble(book: Book, date: BuildDate) -> str:
+    """The whole book as one pandoc JSON document, before any filter."""
+    env = markdown_env(book.root)
+    last_block: dict = {}
+    for chapter in book.chapters:
+        for block in chapter.blocks:
+            if block.kind == "questions":
+                last_block[block.attrs["topic"]] = block
+    sources = {c.file: expand_chapter(book, c, env, last_block) for c in book.chapters}
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        parsed = dict(zip(sources, pool.map(parse_markdown, sources.values())))
+    chapters = {c.file: c for c in book.chapters}
+    api = None
+    blocks: list[dict] = []
+    for n, part in enumerate(book.meta.parts, 1):
+        header = pf.Header(*_inlines(part.title), level=1, identifier=f"part-{n}", classes=["part"])
+        blocks.append(header.to_json())
+        for name, _ in part.chapters:
+            if name not in parsed:
+                continue
+            data = parsed[name]
+            api = data["pandoc-api-version"]
+            doc = pf.load(io.StringIO(json.dumps(data)))
+            _fix_chapter(doc, book, chapters[name])
+            blocks.extend(doc.to_json()["blocks"])
+    meta = book.meta
+    document = {
+        "pandoc-api-version": api or [1, 23, 1],
+        "meta": pf.Doc(metadata={
+            "title": meta.title, "author": meta.author, "lang": meta.language,
+            "identifier": meta.identifier, "version": meta.version,
+            "date": date.when.date().isoformat(),
+        }).to_json()["meta"],
+        "blocks": blocks,
+    }
+    return json.dumps(document, ensure_ascii=False)

@@ -1,0 +1,42 @@
+"""What every output builder gets, and the one method it has."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import panflute as pf
+
+from ..dates import BuildDate
+from ..model import Book, Edition
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    book: Book
+    edition: Edition
+    answers: str
+    doc_json: str  # the filtered document, as pandoc JSON
+    out_dir: Path  # dist/<edition>
+    date: BuildDate
+    page_size: str
+    pdf_variant: str | None = None
+
+    def document(self) -> pf.Doc:
+        """A fresh copy of the filtered document for a builder to change."""
+        return pf.load(io.StringIO(self.doc_json))
+
+
+def dump(doc: pf.Doc) -> str:
+    return json.dumps(doc.to_json(), ensure_ascii=False)
+
+
+class Builder:
+    """One output format."""
+
+    name = ""
+
+    def build(self, ctx: BuildContext) -> list[Path]:
+        raise NotImplementedError

@@ -1,0 +1,92 @@
+"""Diagnostics: every problem in a book, with its file, line and column."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Pos:
+    """A position in a source file (1-based line and column)."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+
+    def shifted(self, lines: int, col: int | None = None) -> "Pos":
+        """The position `lines` further down, at column `col` (default: keep)."""
+        return Pos(self.path, self.line + lines, self.col if col is None else col)
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}:{self.col}"
+
+
+def display_path(path: str) -> str:
+    """A path as a user should read it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    pos: Pos
+    message: str
+    severity: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        return f"{self.pos}: {self.severity}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Collects diagnostics so that one run reports every problem."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, pos: Pos, message: str) -> None:
+        self.items.append(Diagnostic(pos, message, "error"))
+
+    def warning(self, pos: Pos, message: str) -> None:
+        self.items.append(Diagnostic(pos, message, "warning"))
+
+    def extend(self, other: "Report") -> None:
+        self.items.extend(other.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "warning"]
+
+    def strict(self) -> "Report":
+        """The same report with every warning made an error (--strict)."""
+        return Report([Diagnostic(d.pos, d.message, "error") for d in self.items])
+
+    def sorted(self) -> list[Diagnostic]:
+        seen: set[Diagnostic] = set()
+        out = []
+        for d in sorted(self.items, key=lambda d: (d.pos.path, d.pos.line, d.pos.col, d.message)):
+            if d not in seen:
+                seen.add(d)
+                out.append(d)
+        return out
+
+
+class BookError(Exception):
+    """A problem in the book or in what the user asked for: reported, never a traceback."""
+
+    def __init__(self, message: str = "", report: Report | None = None):
+        super().__init__(message)
+        self.message = message
+        self.report = report or Report()
+
+
+def file_pos(path: Path | str) -> Pos:
+    return Pos(str(path), 1, 1)

@@ -1,0 +1,364 @@
+"""Load a book root (book.yaml, chapters, question bank) into the content model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .errors import Pos, Report
+from .markdown import code_lines, _HEADING
+from .model import (
+    ANSWER_MODES, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES,
+    Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, Question, Resource, Round,
+    Text, Topic,
+)
+from .sources import Y, load_yaml, read_text
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_FILES = ("interviews.yaml", "discarded.yaml")
+_BLOCK_OPEN = re.compile(r"^(:{3,})\s*(?:\{([^{}]*)\}|([A-Za-z][\w-]*))\s*:*\s*$")
+_BLOCK_CLOSE = re.compile(r"^:{3,}\s*$")
+_ATTR = re.compile(r'([.#]?)([\w-]+)(?:=(?:"([^"]*)"|(\S+)))?')
+_BLOCK_ATTRS = {
+    "questions": {"topic", "difficulty", "tags", "group", "kind"},
+    "interview": {"id"},
+    "discarded": set(),
+}
+
+
+class _Schema:
+    """Checks one YAML mapping against its allowed keys and their types."""
+
+    def __init__(self, report: Report):
+        self.report = report
+
+    def mapping(self, y: Y | None, what: str, required: dict[str, type | tuple],
+                optional: dict[str, type | tuple]) -> dict[str, Y] | None:
+        if y is None:
+            return None
+        if not isinstance(y.value, dict):
+            self.report.error(y.pos, f"{what} must be a mapping of keys to values, not {_kind(y.value)}")
+            return None
+        allowed = {**required, **optional}
+        out: dict[str, Y] = {}
+        for key, value in y.value.items():
+            key_pos = getattr(value, "key_pos", value.pos)
+            if key not in allowed:
+                self.report.error(key_pos, f"unknown key {key!r} in {what}; expected one of: "
+                                  + ", ".join(allowed))
+                continue
+            expected = allowed[key]
+            if value.value is None and key in optional:
+                continue
+            if not isinstance(value.value, expected) or (isinstance(value.value, bool) and bool not in _tuple(expected)):
+                self.report.error(value.pos, f"{what}: {key!r} must be {_describe(expected)}, not {_kind(value.value)}")
+                continue
+            out[key] = value
+        for key in required:
+            if key not in y.value:
+                self.report.error(y.pos, f"{what} is missing the required key {key!r}")
+        return out
+
+    def strings(self, y: Y, what: str) -> list[tuple[str, Pos]]:
+        out = []
+        for item in y.value:
+            if isinstance(item.value, (str, int)) and not isinstance(item.value, bool):
+                out.append((str(item.value), item.pos))
+            else:
+                self.report.error(item.pos, f"{what} must be a list of names, not {_kind(item.value)}")
+        return out
+
+
+def _tuple(t) -> tuple:
+    return t if isinstance(t, tuple) else (t,)
+
+
+def _describe(t) -> str:
+    names = {str: "text", int: "a number", float: "a number", list: "a list", dict: "a mapping",
+             bool: "true or false", dt.date: "a date (YYYY-MM-DD)"}
+    return " or ".join(dict.fromkeys(names.get(x, x.__name__) for x in _tuple(t)))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, dt.date):
+        return "a date"
+    return f"text {value!r}" if len(str(value)) < 40 else "text"
+
+
+def _text(y: Y | None) -> Text | None:
+    if y is None or y.value is None:
+        return None
+    return Text(str(y.value), y.pos)
+
+
+def slugify(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "book"
+
+
+def load_book(root: Path) -> tuple[Book | None, Report]:
+    """Read everything under a book root; the report holds every problem found while reading."""
+    report = Report()
+    root = root.resolve()
+    schema = _Schema(report)
+    meta = _load_meta(root, schema)
+    topics: dict[str, Topic] = {}
+    interviews: dict[str, Interview] = {}
+    discarded: tuple[Discarded, ...] = ()
+    qdir = root / "questions"
+    if qdir.is_dir():
+        for path in sorted(qdir.glob("*.yaml")) + sorted(qdir.glob("*.yml")):
+            if path.name == "interviews.yaml":
+                interviews = _load_interviews(path, schema)
+            elif path.name == "discarded.yaml":
+                discarded = _load_discarded(path, schema)
+            else:
+                topic = _load_topic(path, schema)
+                if topic:
+                    topics[topic.id] = topic
+    chapters = _load_chapters(root, meta, report) if meta else ()
+    if meta is None:
+        return None, report
+    return Book(root, meta, chapters, topics, interviews, discarded), report
+
+
+def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
+    path = root / "book" / "book.yaml"
+    report = schema.report
+    if not path.is_file():
+        report.error(Pos(str(path)), "book/book.yaml not found: is this a book root? (use --book DIR)")
+        return None
+    y = load_yaml(path, report)
+    m = schema.mapping(y, "book.yaml", {"title": str, "parts": list},
+                       {"slug": str, "author": str, "language": str, "identifier": str,
+                        "version": (str, int, float), "date": dt.date, "pdf": dict, "editions": dict})
+    if m is None or "title" not in m or "parts" not in m:
+        return None
+    title = str(m["title"].value)
+    slug = str(m["slug"].value) if "slug" in m else slugify(title)
+    if not ID_RE.match(slug):
+        report.error(m["slug"].pos, f"slug {slug!r} must be lower-case letters, digits and dashes")
+        slug = slugify(slug)
+    page_size = "a4"
+    if "pdf" in m:
+        pdf = schema.mapping(m["pdf"], "book.yaml pdf", {}, {"page_size": str})
+        if pdf and "page_size" in pdf:
+            page_size = pdf["page_size"].value
+            if page_size not in PAGE_SIZES:
+                report.error(pdf["page_size"].pos, f"page_size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
+                page_size = "a4"
+    parts = []
+    for item in m["parts"].value:
+        p = schema.mapping(item, "a part", {"title": str, "chapters": list}, {})
+        if p and "title" in p and "chapters" in p:
+            parts.append(Part(str(p["title"].value), tuple(schema.strings(p["chapters"], "a part's chapters")), item.pos))
+    if not parts:
+        report.error(m["parts"].pos, "book.yaml lists no parts with chapters")
+    editions = {"release": Edition("release")}
+    if "editions" in m:
+        for name, e in m["editions"].value.items():
+            ed = schema.mapping(e, f"edition {name!r}", {},
+                                {"answers": str, "chapters": list, "watermark": str, "feedback": str, "url": str})
+            if ed is None:
+                continue
+            answers = ed["answers"].value if "answers" in ed else "appendix"
+            if answers not in ANSWER_MODES:
+                report.error(ed["answers"].pos, f"answers {answers!r} is not one of {', '.join(ANSWER_MODES)}")
+                answers = "appendix"
+            chapters = tuple(c for c, _ in schema.strings(ed["chapters"], "an edition's chapters")) if "chapters" in ed else None
+            editions[name] = Edition(name, answers, chapters,
+                                     *(str(ed[k].value) if k in ed else None for k in ("watermark", "feedback", "url")),
+                                     pos=getattr(e, "key_pos", e.pos))
+    identifier = str(m["identifier"].value) if "identifier" in m else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, slug)}"
+    return BookMeta(
+        title=title, slug=slug, author=str(m["author"].value) if "author" in m else "",
+        language=str(m["language"].value) if "language" in m else "en",
+        identifier=identifier, version=str(m["version"].value) if "version" in m else "0.0.0",
+        date=m["date"].value if "date" in m else None, page_size=page_size,
+        parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)))
+
+
+def _load_topic(path: Path, schema: _Schema) -> Topic | None:
+    report = schema.report
+    topic_id = path.stem
+    y = load_yaml(path, report)
+    if y is None:
+        return None
+    if not ID_RE.match(topic_id):
+        report.error(Pos(str(path)), f"topic file name {path.name!r} must be lower-case letters, digits and dashes")
+    m = schema.mapping(y, "a topic file", {"title": str, "questions": list}, {"resources": list})
+    if m is None:
+        return None
+    resources = []
+    for item in m["resources"].value if "resources" in m else []:
+        r = schema.mapping(item, "a resource", {"title": str, "url": str}, {"note": str})
+        if r and "title" in r and "url" in r:
+            resources.append(Resource(r["title"].value, r["url"].value, r["note"].value if "note" in r else "", item.pos))
+    questions = []
+    for item in m["questions"].value if "questions" in m else []:
+        q = _load_question(item, topic_id, schema)
+        if q:
+            questions.append(q)
+    return Topic(topic_id, m["title"].value if "title" in m else topic_id, tuple(resources), tuple(questions), path, y.pos)
+
+
+def _load_question(item: Y, topic: str, schema: _Schema) -> Question | None:
+    report = schema.report
+    q = schema.mapping(item, "a question", {"id": str, "difficulty": str, "prompt": str},
+                       {"kind": str, "group": str, "hint": str, "answer": str, "flaw": str, "tags": list})
+    if q is None or "id" not in q:
+        return None
+    qid = q["id"].value
+    if not ID_RE.match(qid):
+        report.error(q["id"].pos, f"question id {qid!r} must be lower-case letters, digits and dashes")
+    difficulty = q["difficulty"].value if "difficulty" in q else "medium"
+    if difficulty not in DIFFICULTIES:
+        report.error(q["difficulty"].pos, f"difficulty {difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
+    kind = q["kind"].value if "kind" in q else "knowledge"
+    if kind not in KINDS:
+        report.error(q["kind"].pos, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    flaw = q["flaw"].value if "flaw" in q else None
+    if flaw is not None and flaw not in FLAWS:
+        report.error(q["flaw"].pos, f"flaw {flaw!r} is not one of {', '.join(FLAWS)}")
+    for key in ("prompt", "answer", "hint", "group"):
+        if key in q and not str(q[key].value).strip():
+            report.error(q[key].pos, f"question {qid!r}: {key} is empty")
+    if "group" in q and "\n" in q["group"].value.strip():
+        report.error(q["group"].pos, f"question {qid!r}: group must be one line")
+    tags = tuple(t for t, _ in schema.strings(q["tags"], "tags")) if "tags" in q else ()
+    prompt = _text(q.get("prompt")) or Text("", item.pos)
+    return Question(
+        id=qid, topic=topic, difficulty=difficulty, kind=kind, prompt=prompt,
+        answer=_text(q.get("answer")), hint=_text(q.get("hint")),
+        group=q["group"].value.strip() if "group" in q else None, flaw=flaw, tags=tags, pos=item.pos,
+        fields={k: getattr(v, "key_pos", v.pos) for k, v in q.items()})
+
+
+def _load_interviews(path: Path, schema: _Schema) -> dict[str, Interview]:
+    y = load_yaml(path, schema.report)
+    m = schema.mapping(y, "interviews.yaml", {"interviews": list}, {})
+    out: dict[str, Interview] = {}
+    for item in m["interviews"].value if m and "interviews" in m else []:
+        i = schema.mapping(item, "an interview", {"id": str, "title": str, "rounds": list}, {})
+        if not i or not {"id", "title", "rounds"} <= i.keys():
+            continue
+        rounds = []
+        for r_item in i["rounds"].value:
+            r = schema.mapping(r_item, "an interview round", {"title": str, "questions": list}, {})
+            if r and "title" in r and "questions" in r:
+                rounds.append(Round(r["title"].value, tuple(schema.strings(r["questions"], "a round's questions")), r_item.pos))
+        iid = i["id"].value
+        if iid in out:
+            schema.report.error(i["id"].pos, f"duplicate interview id {iid!r} (first at line {out[iid].pos.line})")
+            continue
+        out[iid] = Interview(iid, i["title"].value, tuple(rounds), item.pos)
+    return out
+
+
+def _load_discarded(path: Path, schema: _Schema) -> tuple[Discarded, ...]:
+    y = load_yaml(path, schema.report)
+    m = schema.mapping(y, "discarded.yaml", {"discarded": list}, {})
+    out = []
+    for item in m["discarded"].value if m and "discarded" in m else []:
+        d = schema.mapping(item, "a discarded question", {"id": str, "prompt": str, "reason": str}, {})
+        if d and {"id", "prompt", "reason"} <= d.keys():
+            out.append(Discarded(d["id"].value, _text(d["prompt"]), _text(d["reason"]), item.pos))
+    return tuple(out)
+
+
+def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter, ...]:
+    cdir = root / "book" / "chapters"
+    listed: dict[str, Pos] = {}
+    for part in meta.parts:
+        for name, pos in part.chapters:
+            if name in listed:
+                report.error(pos, f"chapter {name!r} is listed twice (first at line {listed[name].line})")
+                continue
+            listed[name] = pos
+    present = {p.name for p in cdir.glob("*.md")} if cdir.is_dir() else set()
+    for name in sorted(present - listed.keys()):
+        report.error(Pos(str(cdir / name)), f"chapter file {name} is not listed in book/book.yaml parts")
+    chapters = []
+    for name, pos in listed.items():
+        path = cdir / name
+        if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".md"):
+            report.error(pos, f"chapter {name!r} must be a file name ending in .md inside book/chapters/")
+            continue
+        if name not in present:
+            report.error(pos, f"chapter {name!r} is listed but book/chapters/{name} does not exist")
+            continue
+        text = read_text(path, report)
+        if text is not None:
+            chapters.append(_parse_chapter(name, path, text, report))
+    return tuple(chapters)
+
+
+def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
+    lines = text.split("\n")
+    in_code, _ = code_lines(text)
+    title = None
+    level = 1
+    blocks = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if in_code[i]:
+            i += 1
+            continue
+        h = _HEADING.match(line)
+        if h:
+            level = len(h.group(1))
+            if level == 1:
+                if title is not None:
+                    report.error(Pos(str(path), i + 1), "a chapter has one '#' title; use '##' for its sections")
+                else:
+                    title = re.sub(r"\s*\{[^{}]*\}\s*$", "", h.group(2)).strip()
+        m = _BLOCK_OPEN.match(line)
+        if m:
+            kind, attrs, ok = _block_attrs(m.group(2), m.group(3))
+            pos = Pos(str(path), i + 1, 1)
+            if kind:
+                for key in sorted(set(attrs) - _BLOCK_ATTRS[kind]):
+                    report.error(pos, f"unknown attribute {key!r} on a {kind} block; expected: "
+                                 + (", ".join(sorted(_BLOCK_ATTRS[kind])) or "none"))
+                j = i + 1
+                while j < len(lines) and not lines[j].strip():
+                    j += 1
+                if j >= len(lines) or not _BLOCK_CLOSE.match(lines[j]):
+                    report.error(pos, f"a {kind} block must be empty: close it with ':::' on the next line "
+                                 "(the build fills it in)")
+                    i += 1
+                    continue
+                blocks.append(Block(kind, attrs, pos, i, j + 1, level))
+                i = j + 1
+                continue
+        i += 1
+    if title is None:
+        report.error(Pos(str(path)), "chapter has no title: start it with a '# Title' line")
+        title = name.removesuffix(".md")
+    return Chapter(name, path, text, title, tuple(blocks), Pos(str(path)))
+
+
+def _block_attrs(braced: str | None, bare: str | None) -> tuple[str | None, dict, bool]:
+    if bare:
+        return (bare if bare in _BLOCK_ATTRS else None), {}, True
+    classes, attrs = [], {}
+    for m in _ATTR.finditer(braced or ""):
+        if m.group(1) == ".":
+            classes.append(m.group(2))
+        elif m.group(1) == "" and (m.group(3) is not None or m.group(4) is not None):
+            attrs[m.group(2)] = m.group(3) if m.group(3) is not None else m.group(4)
+    kind = next((c for c in classes if c in _BLOCK_ATTRS), None)
+    return kind, attrs, True

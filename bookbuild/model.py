@@ -1,0 +1,180 @@
+"""The content model: small frozen objects that keep where they came from."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Pos
+
+DIFFICULTIES = ("easy", "medium", "hard")
+KINDS = ("knowledge", "open-ended")
+FLAWS = ("ambiguous", "incorrect")
+ANSWER_MODES = ("appendix", "inline", "none")
+FORMATS = ("html", "epub", "pdf")
+PAGE_SIZES = ("a4", "letter", "6x9")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A field of book text (pandoc Markdown) and where its first character is."""
+
+    value: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Resource:
+    title: str
+    url: str
+    note: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    topic: str
+    difficulty: str
+    kind: str
+    prompt: Text
+    answer: Text | None
+    hint: Text | None
+    group: str | None
+    flaw: str | None
+    tags: tuple[str, ...]
+    pos: Pos
+    fields: dict = field(default_factory=dict, compare=False, hash=False)  # key -> Pos
+
+    def field_pos(self, key: str) -> Pos:
+        return self.fields.get(key, self.pos)
+
+    def texts(self) -> list[tuple[str, Text]]:
+        """The Markdown fields of this question, by name."""
+        out = [("prompt", self.prompt)]
+        if self.hint:
+            out.append(("hint", self.hint))
+        if self.answer:
+            out.append(("answer", self.answer))
+        return out
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    resources: tuple[Resource, ...]
+    questions: tuple[Question, ...]
+    path: Path
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Round:
+    title: str
+    questions: tuple[tuple[str, Pos], ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Interview:
+    id: str
+    title: str
+    rounds: tuple[Round, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Discarded:
+    id: str
+    prompt: Text
+    reason: Text
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Edition:
+    name: str
+    answers: str = "appendix"
+    chapters: tuple[str, ...] | None = None
+    watermark: str | None = None
+    feedback: str | None = None
+    url: str | None = None
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    title: str
+    chapters: tuple[tuple[str, Pos], ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class BookMeta:
+    title: str
+    slug: str
+    author: str
+    language: str
+    identifier: str
+    version: str
+    date: _dt.date | None
+    page_size: str
+    parts: tuple[Part, ...]
+    editions: dict[str, Edition]
+    path: Path
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Block:
+    """A placement block in a chapter: questions, an interview or the discarded list."""
+
+    kind: str  # questions | interview | discarded
+    attrs: dict
+    pos: Pos
+    start: int  # first line (0-based) of the block in the chapter text
+    end: int  # one past its last line
+    heading_level: int  # level of the chapter heading it sits under (source levels)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    file: str  # file name as listed in book.yaml, e.g. "probability.md"
+    path: Path
+    text: str
+    title: str
+    blocks: tuple[Block, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Book:
+    root: Path
+    meta: BookMeta
+    chapters: tuple[Chapter, ...]  # in book order
+    topics: dict[str, Topic]
+    interviews: dict[str, Interview]
+    discarded: tuple[Discarded, ...]
+
+    @property
+    def questions(self) -> dict[str, Question]:
+        return {q.id: q for t in self.topics.values() for q in t.questions}
+
+
+def select_questions(topic: Topic, attrs: dict) -> list[Question]:
+    """The questions of `topic` that a questions block with `attrs` places, in bank order."""
+    def wanted(key: str) -> set[str] | None:
+        value = attrs.get(key)
+        return {v.strip() for v in value.split(",") if v.strip()} if value else None
+
+    difficulty, tags, kinds = wanted("difficulty"), wanted("tags"), wanted("kind")
+    group = attrs.get("group")  # one group, matched whole: group titles may contain commas
+    return [
+        q for q in topic.questions
+        if (difficulty is None or q.difficulty in difficulty)
+        and (tags is None or tags & set(q.tags))
+        and (group is None or q.group == group.strip())
+        and (kinds is None or q.kind in kinds)
+    ]

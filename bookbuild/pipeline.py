@@ -1,0 +1,107 @@
+"""The build, top to bottom: load → validate → assemble → filter → write each format."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import panflute as pf
+
+from bookbuild.filters import answers, number, sanitize, subset, xref
+
+from .assemble import assemble
+from .builders.base import BuildContext, dump
+from .dates import build_date
+from .errors import BookError, Pos, Report
+from .load import load_book
+from .model import FORMATS, Book, Edition
+from .validate import editions_to_check, validate
+
+# The filters, in order; each is also a standalone `pandoc --filter`.
+FILTERS = (sanitize, number, subset, xref, answers)
+
+
+@dataclass
+class BuildOptions:
+    root: Path
+    edition: str = "release"
+    formats: tuple[str, ...] = FORMATS
+    answers: str | None = None
+    page_size: str | None = None
+    pdf_variant: str | None = None
+    out: Path | None = None
+    strict: bool = False
+
+
+@dataclass
+class BuildResult:
+    outputs: list[Path] = field(default_factory=list)
+    report: Report = field(default_factory=Report)
+
+
+def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple[Book | None, Report]:
+    """Load and validate a book; the report holds every problem (errors and warnings)."""
+    book, report = load_book(root)
+    if book is not None:
+        if edition is not None and edition not in book.meta.editions:
+            report.error(Pos(str(book.meta.path)), f"no edition named {edition!r}; book.yaml has: "
+                         + ", ".join(sorted(book.meta.editions)))
+            editions: list[Edition] = []
+        else:
+            editions = editions_to_check(book, edition)
+        report.extend(validate(book, editions))
+    return book, (report.strict() if strict else report)
+
+
+def apply_filters(doc: pf.Doc) -> pf.Doc:
+    """Run every filter in this process, on one document."""
+    for module in FILTERS:
+        doc = module.main(doc)
+    return doc
+
+
+def render_edition(doc_json: str, edition: Edition, answers: str) -> str:
+    """The assembled book filtered for one edition, as pandoc JSON."""
+    doc = pf.load(io.StringIO(doc_json))
+    doc.metadata["bookbuild-answers"] = answers
+    if edition.chapters:
+        doc.metadata["bookbuild-chapters"] = list(edition.chapters)
+    return dump(apply_filters(doc))
+
+
+def builders_for(formats: tuple[str, ...]):
+    from .builders.epub import EpubBuilder
+    from .builders.html import HtmlBuilder
+    from .builders.pdf import PdfBuilder
+    available = {"html": HtmlBuilder, "epub": EpubBuilder, "pdf": PdfBuilder}
+    return [available[f]() for f in FORMATS if f in formats]
+
+
+def build(options: BuildOptions, progress=None) -> BuildResult:
+    """Build the formats an edition asks for; raises BookError with every problem found."""
+    result = BuildResult()
+    book, report = check(options.root, options.edition, options.strict)
+    result.report = report
+    if book is None or report.errors:
+        raise BookError("the book has errors", report)
+    edition = book.meta.editions[options.edition]
+    date = build_date(book.root, book.meta.date)
+    if options.strict and not date.reproducible:
+        report.error(Pos(str(book.meta.path)), "no reproducible build date: set SOURCE_DATE_EPOCH, commit the "
+                     "book to git, or give date: in book.yaml")
+        raise BookError("the book has errors", report)
+    answers = options.answers or edition.answers
+    doc_json = render_edition(assemble(book, date), edition, answers)
+    out_dir = (options.out or book.root / "dist") / edition.name
+    ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
+                       date=date, page_size=options.page_size or book.meta.page_size,
+                       pdf_variant=options.pdf_variant)
+    for builder in builders_for(options.formats):
+        if progress:
+            progress(builder.name)
+        result.outputs.extend(builder.build(ctx))
+        for message in getattr(builder, "warnings", []):
+            report.warning(Pos(str(book.meta.path)), message)
+    return result

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Place answers (metadata `bookbuild-answers`): appendix | inline | none.
+
+Appendix: each answer moves to an "Answers" part, grouped by chapter; the question links to
+`#a-<id>` and the answer links back to `#q-<id>`. Inline: the answer follows its question.
+None: answers are removed.
+"""
+
+import panflute as pf
+
+
+def _words(text):
+    out = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append(pf.Space())
+        out.append(pf.Str(word))
+    return out
+
+
+def prepare(doc):
+    doc.answer_mode = doc.get_metadata("bookbuild-answers", "appendix")
+    doc.answer_chapter = None
+    doc.moved = []  # (chapter header, [answer divs])
+
+
+def action(elem, doc):
+    if isinstance(elem, pf.Header) and "chapter" in elem.classes:
+        doc.answer_chapter = elem
+        return None
+    if not (isinstance(elem, pf.Div) and "question" in elem.classes):
+        return None
+    answer = next((b for b in elem.content if isinstance(b, pf.Div) and "answer" in b.classes), None)
+    if answer is None:
+        return None
+    number = elem.attributes.get("data-number", "")
+    mode = doc.answer_mode
+    if mode == "none":
+        elem.content.remove(answer)
+    elif mode == "inline":
+        answer.content.insert(0, pf.Para(pf.Strong(*_words(f"Answer {number}".strip()))))
+    else:
+        elem.content.remove(answer)
+        head = next((b for b in elem.content if isinstance(b, pf.Div) and "question-head" in b.classes), None)
+        link = pf.Link(*_words("Answer"), url="#" + answer.identifier, classes=["to-answer"],
+                       title=f"Answer to question {number}")
+        if head and head.content:
+            head.content[0].content.extend([pf.Space(), link])
+        back = pf.Link(*_words(f"Question {number}"), url="#" + elem.identifier, classes=["to-question"],
+                       title=f"Back to question {number}")
+        answer.content.insert(0, pf.Para(pf.Strong(*_words(f"Answer {number}")), pf.Space(), pf.Str("·"), pf.Space(), back))
+        if not doc.moved or doc.moved[-1][0] is not doc.answer_chapter:
+            doc.moved.append((doc.answer_chapter, []))
+        doc.moved[-1][1].append(answer)
+    return None
+
+
+def finalize(doc):
+    if doc.answer_mode == "appendix" and doc.moved:
+        doc.content.append(pf.Header(pf.Str("Answers"), level=1, identifier="answers",
+                                     classes=["part", "appendix", "unnumbered"]))
+        for chapter, answers in doc.moved:
+            attrs = chapter.attributes if chapter is not None else {}
+            title = f"Chapter {attrs['data-number']}: {attrs.get('data-title', '')}" if "data-number" in attrs else "Answers"
+            ident = "answers-" + (chapter.identifier if chapter is not None else "book")
+            doc.content.append(pf.Header(*_words(title), level=2, identifier=ident,
+                                         classes=["answers-chapter", "unnumbered"]))
+            doc.content.extend(answers)
+    del doc.answer_mode, doc.answer_chapter, doc.moved
+
+
+def main(doc=None):
+    return pf.run_filter(action, prepare=prepare, finalize=finalize, doc=doc)
+
+
+if __name__ == "__main__":
+    main()

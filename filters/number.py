@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Number chapters, sections, questions, figures and tables, the same in every format.
+
+A question's number is chapter.position ("5.12") in the full book. Labels written
+pandoc-crossref style (`{#sec:x}`, `{#fig:x}`, `{#tbl:x}`) become ids `sec-x`, `fig-x`, `tbl-x`
+on a Header or Div, so pandoc rewrites links to them across EPUB files and HTML pages.
+The id → number map goes into the metadata field `bookbuild-labels` for the xref filter.
+"""
+
+import panflute as pf
+
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"]
+
+
+def anchor(identifier):
+    """The id a label becomes: `sec:intro` → `sec-intro`."""
+    return identifier.replace(":", "-")
+
+
+def _words(text):
+    out = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append(pf.Space())
+        out.append(pf.Str(word))
+    return out
+
+
+def prepare(doc):
+    doc.labels = {}
+    doc.counters = {"part": 0, "chapter": 0, "question": 0, "figure": 0, "table": 0, "section": []}
+    doc.chapter_file = ""
+
+
+def _label(doc, key, kind, number, target, **extra):
+    doc.labels[key] = {"kind": kind, "number": number, "anchor": target, "chapter": doc.chapter_file, **extra}
+
+
+def action(elem, doc):
+    c = doc.counters
+    if isinstance(elem, pf.Header):
+        return _header(elem, doc, c)
+    if isinstance(elem, pf.Div) and "question" in elem.classes:
+        c["question"] += 1
+        number = f"{c['chapter']}.{c['question']}"
+        qid = elem.attributes.get("data-qid", elem.identifier[2:])
+        elem.attributes["data-number"] = number
+        _label(doc, "q:" + qid, "q", number, elem.identifier)
+        for child in elem.content:
+            if isinstance(child, pf.Div) and "question-head" in child.classes and child.content:
+                label = pf.Span(pf.Strong(*_words(f"Question {number}")), classes=["question-number"])
+                child.content[0].content[0:0] = [label, pf.Space()]
+        return None
+    if isinstance(elem, pf.Figure):
+        c["figure"] += 1
+        return _caption(elem, doc, "fig", f"Figure {c['chapter']}.{c['figure']}", f"{c['chapter']}.{c['figure']}")
+    if isinstance(elem, pf.Table):
+        c["table"] += 1
+        return _caption(elem, doc, "tbl", f"Table {c['chapter']}.{c['table']}", f"{c['chapter']}.{c['table']}")
+    return None
+
+
+def _header(elem, doc, c):
+    if "part" in elem.classes:
+        c["part"] += 1
+        label = f"Part {ROMAN[c['part'] - 1] if c['part'] <= len(ROMAN) else c['part']}"
+        elem.content[0:0] = [pf.Span(*_words(label), classes=["part-number"]), pf.Space()]
+        return None
+    if "chapter" in elem.classes:
+        c.update(chapter=c["chapter"] + 1, question=0, figure=0, table=0, section=[])
+        doc.chapter_file = elem.attributes.get("data-file", "")
+        number = str(c["chapter"])
+        key = elem.identifier
+        elem.identifier = anchor(key)
+        elem.attributes["data-number"] = number
+        elem.attributes["data-title"] = pf.stringify(elem)
+        _label(doc, key, "sec", number, elem.identifier, chapter_title=True)
+        elem.content[0:0] = [pf.Span(pf.Str(number), classes=["chapter-number"]), pf.Space()]
+        return None
+    if "unnumbered" in elem.classes or c["chapter"] == 0 or elem.level < 3 or elem.level > 4:
+        if ":" in elem.identifier:
+            key = elem.identifier
+            elem.identifier = anchor(key)
+            _label(doc, key, "sec", pf.stringify(elem), elem.identifier, unnumbered=True)
+        return None
+    depth = elem.level - 2  # level 3 → 5.1, level 4 → 5.1.1
+    section = c["section"][:depth]
+    section += [0] * (depth - len(section))
+    section[-1] += 1
+    c["section"] = section
+    number = ".".join(str(n) for n in [c["chapter"], *section])
+    if ":" in elem.identifier:
+        key = elem.identifier
+        elem.identifier = anchor(key)
+        _label(doc, key, "sec", number, elem.identifier)
+    elem.content[0:0] = [pf.Span(pf.Str(number), classes=["section-number"]), pf.Space()]
+    return None
+
+
+def _caption(elem, doc, kind, text, number):
+    label = pf.Span(*_words(text + ":"), classes=[f"{kind}-number"])
+    caption = elem.caption.content
+    if caption and isinstance(caption[0], (pf.Plain, pf.Para)):
+        caption[0].content[0:0] = [label, pf.Space()]
+    else:
+        caption.insert(0, pf.Plain(label))
+    if not elem.identifier:
+        return None
+    key = elem.identifier
+    elem.identifier = ""
+    _label(doc, key, kind, number, anchor(key))
+    # pandoc rewrites cross-file links only to ids on Header, Div or Span: wrap the float
+    return pf.Div(elem, identifier=anchor(key), classes=[f"{kind}-float"])
+
+
+def finalize(doc):
+    doc.metadata["bookbuild-labels"] = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in doc.labels.items()}
+    del doc.labels, doc.counters, doc.chapter_file
+
+
+def main(doc=None):
+    return pf.run_filter(action, prepare=prepare, finalize=finalize, doc=doc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Strip what book text may not carry into an output: raw HTML/TeX, scripts, event handlers.
+
+Book sources are untrusted; validation warns with file and line, this filter enforces.
+"""
+
+import re
+
+import panflute as pf
+
+UNSAFE_URL = re.compile(r"^\s*(javascript|vbscript|data|file):", re.I)
+UNSAFE_ATTR = re.compile(r"^(on\w*|srcdoc|formaction|xlink:href|style)$", re.I)
+
+
+def action(elem, doc):
+    if isinstance(elem, (pf.RawBlock, pf.RawInline)):
+        return []
+    if isinstance(elem, pf.Link) and UNSAFE_URL.match(elem.url):
+        return pf.Span(*elem.content)
+    if isinstance(elem, pf.Image) and UNSAFE_URL.match(elem.url):
+        return []
+    attributes = getattr(elem, "attributes", None)
+    if attributes:
+        for key in [k for k, v in attributes.items() if UNSAFE_ATTR.match(k) or UNSAFE_URL.match(v)]:
+            del attributes[key]
+    return None
+
+
+def main(doc=None):
+    return pf.run_filter(action, doc=doc)
+
+
+if __name__ == "__main__":
+    main()
