@@ -1,0 +1,46 @@
+# `make` sets everything up on a fresh Debian machine and builds the sample book into dist/;
+# `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system
+# Java for epubcheck, the book fonts, poppler (pdftotext/pdftoppm), Chromium for browser tests
+DEBIAN_PACKAGES := default-jre-headless fonts-noto-core fonts-dejavu-core poppler-utils chromium chromium-driver
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all install system book test test-fast clean distclean
+
+all: book
+
+system: $(SYSTEM_STAMP)
+$(SYSTEM_STAMP):
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@touch $@
+
+install: $(STAMP)
+$(STAMP): pyproject.toml $(SYSTEM_STAMP)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+book: install
+	$(BIN)/python build.py
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+clean:
+	rm -rf dist .bookbuild-cache tests/fixtures/*/dist .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
