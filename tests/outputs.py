@@ -70,13 +70,22 @@ def find_id(pages: dict[str, Page], ident: str) -> str | None:
     return next((name for name, page in pages.items() if ident in page.ids), None)
 
 
-def pdf_links(path: Path) -> dict[str, set[str]]:
-    """The PDF's link annotations: {"targets": destination names linked to, "dests": named destinations}."""
+@dataclass
+class PdfLinks:
+    links: list[tuple[int, str]]  # (0-based page, destination name) of every internal link annotation
+    dests: dict[str, int]  # named destination -> 0-based page
+
+    def pages_linking_to(self, name: str) -> set[int]:
+        return {page for page, target in self.links if target == name}
+
+
+def pdf_links(path: Path) -> PdfLinks:
+    """The PDF's internal link annotations and named destinations."""
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
-    targets: set[str] = set()
-    for page in reader.pages:
+    links = []
+    for number, page in enumerate(reader.pages):
         for annot in page.get("/Annots") or []:
             annot = annot.get_object()
             if annot.get("/Subtype") != "/Link":
@@ -84,9 +93,8 @@ def pdf_links(path: Path) -> dict[str, set[str]]:
             dest = annot.get("/Dest")
             action = annot.get("/A")
             if dest is None and action is not None:
-                action = action.get_object()
-                dest = action.get("/D")
-            if dest is not None and not isinstance(dest, (list,)):
-                targets.add(str(dest))
-    dests = set(reader.named_destinations.keys())
-    return {"targets": targets, "dests": dests}
+                dest = action.get_object().get("/D")
+            if dest is not None and isinstance(dest, str):
+                links.append((number, str(dest)))
+    dests = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
+    return PdfLinks(links, dests)
