@@ -24,7 +24,8 @@ _MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?![\s$])[^$\n]*?(?<![\s\\])\$(?!\d
 _COLONS = re.compile(r"^\s*:{3,}")
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.I)
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_ATTR_ID = re.compile(r"\{[^{}\n]*#([^\s}]+)")
+_QUOTES = re.compile(r"^(?:\s*>)+")
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None) -> Scan:
 
     for i, line in enumerate(lines):
         if in_code[i]:
+            continue
+        quotes = _QUOTES.match(line)
+        depth = max(quotes.group(0).count(">") if quotes else 0, (len(line) - len(line.lstrip(" "))) // 2)
+        if depth > MAX_DEPTH:
+            out.problems.append((at(i, 0), "error", f"Markdown nested deeper than {MAX_DEPTH} levels"))
             continue
         if in_field and _COLONS.match(line):
             out.problems.append((at(i, 0), "error",

@@ -8,6 +8,7 @@ import json
 import logging
 import mimetypes
 import os
+import re
 from pathlib import Path
 
 import panflute as pf
@@ -18,22 +19,23 @@ from ..templating import find_template
 from .base import Builder, BuildContext, dump
 
 PAGE_CSS = {"a4": "A4", "letter": "letter", "6x9": "6in 9in"}
-MATH_PX = 14.0  # ziamath size matching the 10.5 pt body text
+MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
 
 
 @functools.lru_cache(maxsize=None)
 def math_image(tex: str, display: bool) -> tuple[str, float, float, float] | None:
-    """A formula as an SVG data URI with its width, height and baseline offset (px); cached."""
+    """A formula as an SVG data URI, its width and height and its depth below the baseline (px); cached."""
     import ziamath
     try:
-        m = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display)
-        svg = m.svg()
-        width, height = m.getsize()
-        yofst = m.getyofst()
+        svg = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display).svg()
     except Exception:  # ziamath raises many kinds of errors on TeX it cannot read
         return None
+    box = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
+    if box is None:
+        return None
+    _, min_y, width, height = (float(v) for v in box.groups())
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return uri, width, height, yofst
+    return uri, width, height, height + min_y  # the baseline is at y = 0 in the SVG
 
 
 def _html_escape(text: str) -> str:
@@ -50,11 +52,11 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
         if rendered is None:
             problems.append(f"cannot typeset the formula {elem.text!r}; it is printed as code")
             return pf.Code(elem.text, classes=["math-source"])
-        uri, width, height, yofst = rendered
+        uri, width, height, depth = rendered
         cls = "math display" if display else "math"
         style = f"width:{width:.2f}px;height:{height:.2f}px"
         if not display:
-            style += f";vertical-align:{-(height + yofst):.2f}px"
+            style += f";vertical-align:{-depth:.2f}px"
         return pf.RawInline(f'<img class="{cls}" alt="{_html_escape(elem.text)}" src="{uri}" style="{style}" />',
                             format="html")
     doc.walk(action)
