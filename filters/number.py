@@ -72,7 +72,7 @@ def _header(elem, doc, c):
         number = str(c["chapter"])
         key = elem.identifier
         elem.identifier = anchor(key)
-        elem.attributes["data-number"] = number
+        elem.attributes["data-chapter"] = number  # not data-number: pandoc writes that one on headings
         elem.attributes["data-title"] = pf.stringify(elem)
         _label(doc, key, "sec", number, elem.identifier, chapter_title=True)
         elem.content[0:0] = [pf.Span(pf.Str(number), classes=["chapter-number"]), pf.Space()]
