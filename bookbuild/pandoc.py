@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 
 import pypandoc
@@ -19,15 +20,24 @@ def pandoc_path() -> str:
 
 
 def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = None,
-               timeout: float = TIMEOUT, env: dict | None = None) -> str:
+               timeout: float | None = None, env: dict | None = None) -> str:
     """Run pandoc with `args`, `text` on stdin; its stdout, or a BookError saying what failed."""
-    full_env = {**os.environ, **(env or {})}
+    limit = timeout or TIMEOUT
+    # its own process group, so that a timeout ends everything it started
+    proc = subprocess.Popen([pandoc_path(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=cwd,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
     try:
-        done = subprocess.run([pandoc_path(), *args], input=text, capture_output=True, text=True,
-                              encoding="utf-8", cwd=cwd, timeout=timeout, env=full_env)
+        out, err = proc.communicate(text, timeout=limit)
     except subprocess.TimeoutExpired:
-        raise BookError(f"pandoc did not finish within {timeout:.0f} s ({' '.join(args[:4])} ...); "
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise BookError(f"pandoc did not finish within {limit:.0f} s ({' '.join(args[:4])} ...); "
                         "the input may be pathological") from None
-    if done.returncode != 0:
-        raise BookError(f"pandoc failed ({' '.join(args[:4])} ...): {done.stderr.strip()[:2000]}")
-    return done.stdout
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise BookError(f"pandoc failed ({' '.join(args[:4])} ...): {err.strip()[:2000]}")
+    return out
