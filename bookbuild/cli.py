@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from .errors import BookError, Report
-from .model import ANSWER_MODES, FORMATS, PAGE_SIZES
+from .model import ANSWER_MODES, DIFFICULTIES, FORMATS, KINDS, PAGE_SIZES
 
 EXIT_BOOK = 1
 
@@ -67,9 +68,12 @@ def build(root, edition, formats, answers, page_size, pdf_variant, out, strict) 
         result = run_build(options, progress=lambda name: click.echo(f"building {name}...", err=True))
     except BookError as exc:
         print_report(exc.report)
-        if not exc.report.items:
+        if not exc.report.errors:
             click.echo(f"error: {exc.message}", err=True)
         sys.exit(EXIT_BOOK)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the previous outputs are left as they were", err=True)
+        sys.exit(130)
     print_report(result.report)
     for path in result.outputs:
         click.echo(str(path))
@@ -91,6 +95,88 @@ def check(root, edition, strict) -> None:
         sys.exit(EXIT_BOOK)
     questions = len(book.questions) if book else 0
     click.echo(f"ok: {len(book.chapters)} chapters, {questions} questions, {len(book.interviews)} interviews")
+
+
+def _comma_list(allowed: tuple[str, ...] | None = None):
+    """A click callback: "a, b,a" → ("a", "b"), each value one of `allowed` when given."""
+    def callback(ctx, param, value: str | None) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        chosen = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+        unknown = [v for v in chosen if allowed and v not in allowed]
+        if unknown or not chosen:
+            raise click.BadParameter(f"{', '.join(map(repr, unknown)) or 'nothing'} given; "
+                                     + (f"choose from {', '.join(allowed)}" if allowed else "give a comma-separated list"))
+        return chosen
+    return callback
+
+
+def _file_name(ctx, param, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", value):
+        raise click.BadParameter(f"{value!r}: use letters, digits and . _ + - (a file name, no folders)")
+    return value
+
+
+@main.command()
+@book_option
+@click.option("--topic", "topics", callback=_comma_list(), metavar="T,...", help="Topics to draw from (default: all).")
+@click.option("--difficulty", "difficulties", callback=_comma_list(DIFFICULTIES), metavar="LEVEL,...",
+              help="Comma-separated subset of easy,medium,hard (default: all).")
+@click.option("--tags", callback=_comma_list(), metavar="T,...", help="Only questions with any of these tags.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only knowledge or only open-ended questions.")
+@click.option("--count", type=click.IntRange(min=1), help="How many questions (default: 20, or all that match).")
+@click.option("--seed", type=int, help="Another seed, another choice; the same seed, the same sheet (default: 1).")
+@click.option("--interview", metavar="ID", help="Print one of the book's sample interviews instead.")
+@click.option("--exclude", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file of question ids to leave out, one a line ('#' comments).")
+@click.option("--format", "formats", default="pdf", show_default=True, callback=_comma_list(("pdf", "html")),
+              metavar="pdf,html", help="Comma-separated subset of pdf,html.")
+@click.option("--name", callback=_file_name, help="Output file name, without extension.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: <book>/dist/sheets).")
+def sheet(root, topics, difficulties, tags, kind, count, seed, interview, exclude, formats, name, out) -> None:
+    """Print a practice sheet, or a sample interview, with its answer key."""
+    from .sheets import SheetRequest, make_sheet
+
+    choosing = {"--topic": topics, "--difficulty": difficulties, "--tags": tags, "--kind": kind, "--count": count,
+                "--seed": seed, "--exclude": exclude}
+    if interview and any(choosing.values()):
+        given = ", ".join(option for option, value in choosing.items() if value)
+        raise click.UsageError(f"--interview prints the whole interview as the book has it; leave out {given}")
+    request = SheetRequest(root=root, topics=topics, difficulties=difficulties, tags=tags, kind=kind, count=count,
+                           seed=1 if seed is None else seed, interview=interview, exclude=exclude, formats=formats,
+                           name=name, out=out)
+    try:
+        result = make_sheet(request)
+    except BookError as exc:
+        print_report(exc.report)
+        if not exc.report.errors:
+            click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_BOOK)
+    print_report(result.report)
+    for path in result.outputs:
+        click.echo(str(path))
+
+
+@main.command("import-gitbook")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="The new book root to write: a new or empty folder.")
+def import_gitbook(src, out) -> None:
+    """Import a GitBook/HonKit book (SUMMARY.md and Markdown pages) as a new book root."""
+    from .importers.gitbook import import_gitbook as run_import
+
+    try:
+        result = run_import(src, out)
+    except BookError as exc:
+        print_report(exc.report)
+        if not exc.report.errors:
+            click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_BOOK)
+    print_report(result.report)
+    click.echo(result.summary())
+    if result.report.errors:
+        sys.exit(EXIT_BOOK)
 
 
 if __name__ == "__main__":

@@ -50,3 +50,14 @@ def swap_folder(fresh: Path, target: Path) -> None:
         os.rename(target, old)
     os.rename(fresh, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_scratch(folder: Path) -> None:
+    """Drop what a killed build left beside its outputs (never an output itself)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.is_file() and ("-part-" in path.name or ".part-" in path.name):
+            path.unlink(missing_ok=True)
+    for name in ("html",):
+        recover_folder(folder / name)

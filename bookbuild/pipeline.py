@@ -17,6 +17,7 @@ from .dates import build_date
 from .errors import BookError, Pos, Report
 from .load import load_book
 from .model import FORMATS, Book, Edition
+from .output import remove_scratch
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
@@ -95,6 +96,7 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     answers = options.answers or edition.answers
     doc_json = render_edition(assemble(book, date), edition, answers)
     out_dir = (options.out or book.root / "dist") / edition.name
+    remove_scratch(out_dir)
     ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                        date=date, page_size=options.page_size or book.meta.page_size,
                        pdf_variant=options.pdf_variant)

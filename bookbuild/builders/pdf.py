@@ -18,7 +18,11 @@ from ..pandoc import run_pandoc
 from ..templating import find_template
 from .base import Builder, BuildContext, dump
 
-PAGE_CSS = {"a4": "A4", "letter": "letter", "6x9": "6in 9in"}
+# page size; top, bottom; inner (binding) and outer margins: mirrored for print
+PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
+            "letter": ("letter", "20mm", "22mm", "24mm", "17mm"),
+            "6x9": ("6in 9in", "15mm", "18mm", "19mm", "13mm")}
+SHORT = 700  # characters: answers shorter than this are never split across pages
 MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
 
 
@@ -89,6 +93,23 @@ def footnotes_in_margin(doc: pf.Doc) -> None:
     doc.walk(action)
 
 
+def page_css(size: str) -> str:
+    name, top, bottom, inner, outer = PAGE_CSS[size]
+    return (f"@page {{ size: {name}; margin: {top} {outer} {bottom} {inner}; }}\n"
+            f"@page :left {{ margin-left: {outer}; margin-right: {inner}; }}\n"
+            f"@page :right {{ margin-left: {inner}; margin-right: {outer}; }}\n"
+            + ("html { font-size: 10pt; }\n" if size == "6x9" else ""))
+
+
+def mark_short_blocks(doc: pf.Doc) -> None:
+    """Short answers (and questions) get the class `short`: CSS keeps them on one page."""
+    def action(elem, d):
+        if isinstance(elem, pf.Div) and {"answer", "question"} & set(elem.classes):
+            if len(pf.stringify(elem)) < SHORT:
+                elem.classes.append("short")
+    doc.walk(action)
+
+
 def _fetcher_class():
     from weasyprint.urls import URLFetcher
 
@@ -122,6 +143,7 @@ class PdfBuilder(Builder):
         doc = ctx.document()
         problems: list[str] = []
         footnotes_in_margin(doc)
+        mark_short_blocks(doc)
         typeset_math(doc, problems)
         embed_images(doc, root)
         html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--toc", "--toc-depth=2",
@@ -129,7 +151,7 @@ class PdfBuilder(Builder):
                            "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
                           dump(doc))
         css = find_template(root, "pdf.css").read_text(encoding="utf-8")
-        css += f"\n@page {{ size: {PAGE_CSS[ctx.page_size]}; }}\n"
+        css += "\n" + page_css(ctx.page_size)
         handler = _Collect()
         logger = logging.getLogger("weasyprint")
         logger.addHandler(handler)
@@ -153,5 +175,6 @@ class PdfBuilder(Builder):
             logger.removeHandler(handler)
         pagemap_path = ctx.out_dir / "pagemap.json"
         write_atomic(pagemap_path, json.dumps(dict(sorted(pagemap.items())), indent=1) + "\n")
-        self.warnings = problems + [f"PDF layout: {m}" for m in handler.messages]
+        # WeasyPrint also reports CSS it ignores (pandoc's highlighting CSS has some): not the author's concern
+        self.warnings = problems + [f"PDF layout: {m}" for m in handler.messages if not m.startswith("Ignored")]
         return [target, pagemap_path]

@@ -1,0 +1,1 @@
+"""Importers: other book formats turned into a bookbuild book root (`bookbuild import-gitbook`)."""

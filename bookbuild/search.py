@@ -1,0 +1,94 @@
+"""The HTML site's offline search index: questions and sections, as a classic script.
+
+Browsers refuse `fetch` and ES modules on `file://`, so the index is a plain
+`search-index.js` that sets `window.BOOKBUILD_SEARCH`; the site's script loads it with a
+`<script>` element the first time the reader searches. Book text is data here: JSON with
+`<`, `>` and `&` escaped, shown by the page with `textContent`, never as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import panflute as pf
+
+GLOBAL = "BOOKBUILD_SEARCH"
+# Containers whose text is indexed elsewhere (questions) or never (answers: no spoilers in results;
+# interview prompts repeat questions that are indexed where they are numbered).
+_SKIP = {"answer", "interview-question", "hint"}
+
+
+@dataclass
+class SearchEntry:
+    kind: str  # question | section
+    anchor: str  # the element id the result links to
+    title: str
+    text: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    def record(self, url: str, where: str) -> dict:
+        return {"kind": self.kind, "title": self.title, "text": " ".join(" ".join(self.text).split()),
+                "url": url, "where": where, **self.extra}
+
+
+def _text(elem: pf.Element) -> str:
+    return " ".join(pf.stringify(elem).split())
+
+
+def _question(div: pf.Div) -> SearchEntry:
+    attrs = div.attributes
+    number = attrs.get("data-number", "")
+    prompt = [_text(b) for b in div.content
+              if not (isinstance(b, pf.Div) and ({"question-head"} | _SKIP) & set(b.classes))]
+    return SearchEntry("question", div.identifier, f"Question {number}".strip(), prompt,
+                       {"id": attrs.get("data-qid", div.identifier[2:]), "number": number,
+                        "difficulty": attrs.get("data-difficulty", "")})
+
+
+def search_entries(doc: pf.Doc) -> list[SearchEntry]:
+    """Every question and every section (heading with the prose under it), in book order."""
+    entries: list[SearchEntry] = []
+    section: SearchEntry | None = None
+    in_appendix = False
+
+    def visit(block: pf.Block) -> None:
+        nonlocal section, in_appendix
+        if isinstance(block, pf.Header):
+            if block.level == 1:
+                in_appendix = "appendix" in block.classes
+            if in_appendix or not block.identifier:
+                section = None
+                return
+            section = SearchEntry("section", block.identifier, _text(block))
+            entries.append(section)
+        elif in_appendix:
+            return
+        elif isinstance(block, pf.Div) and "question" in block.classes:
+            entries.append(_question(block))
+        elif isinstance(block, pf.Div) and _SKIP & set(block.classes):
+            return
+        elif isinstance(block, pf.Div):
+            for child in block.content:
+                visit(child)
+        elif section is not None:
+            section.text.append(_text(block))
+
+    for block in doc.content:
+        visit(block)
+    return entries
+
+
+def index_script(entries: list[SearchEntry], page_of: dict[str, str], page_titles: dict[str, str]) -> str:
+    """The `search-index.js` text: entries whose anchor is on a page, linked to `page#anchor`."""
+    records = []
+    for entry in entries:
+        page = page_of.get(entry.anchor)
+        if page is not None:
+            records.append(entry.record(f"{page}#{entry.anchor}", page_titles.get(page, "")))
+    data = json.dumps({"entries": records}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # inert in any context a script may end up in: no `</script>`, no `<!--`, no line separators
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        data = data.replace(char, escape)
+    return f"window.{GLOBAL} = {data};\n"

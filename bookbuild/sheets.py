@@ -1,0 +1,429 @@
+"""Practice sheets: a printable choice of questions (or a sample interview) and its answer key.
+
+`make_sheet` reads top to bottom: check the book → choose the questions → render every Markdown
+field in one pandoc run → fill the Jinja template twice (sheet, key) → lay out the PDFs → write.
+
+Decisions the CLI contract leaves open:
+- The choice is balanced: topics take turns, and within a topic its difficulties take turns,
+  each in an order shuffled by `random.Random(seed)`; the chosen questions are then printed in
+  book order, so a topic's questions stay together and the key reads like the book.
+- Without --count a sheet has 20 questions, or every matching one when fewer match; only an
+  explicit --count larger than what matches is an error.
+- Pages in the key come from <book root>/dist/release/pagemap.json. The sheet never builds the
+  book's PDF (that takes far longer than a sheet); without the map the key says so.
+- Math is typeset to SVG for the HTML sheet too: one HTML serves the browser and WeasyPrint, and
+  it prints the same everywhere without scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import re
+import threading
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import panflute as pf
+from markupsafe import Markup
+
+from bookbuild.filters import sanitize, xref
+
+from .assemble import READER
+from .builders.base import dump
+from .builders.pdf import embed_images, footnotes_in_margin, typeset_math
+from .dates import build_date
+from .errors import BookError, Pos, Report
+from .markdown import scan
+from .model import DIFFICULTIES, Book, Question
+from .numbering import book_numbers
+from .output import write_atomic
+from .pandoc import run_pandoc
+from .pipeline import BuildResult, check
+from .templating import find_template, html_env
+
+DEFAULT_COUNT = 20
+SHEET_FORMATS = ("pdf", "html")
+PAGE_SIZES = {"a4": "A4", "letter": "letter"}  # a 6x9 book still prints its sheets on A4
+_FIELD_MARK = re.compile(r"<!--sheet-field (\S+)-->\n?")
+_MATH_PROBE = re.compile(r'^<p><span class="math inline">(.*)</span></p>$', re.M)
+
+
+@dataclass(frozen=True)
+class SheetRequest:
+    """What `bookbuild sheet` was asked for; click has already checked the form of each value."""
+
+    root: Path
+    topics: tuple[str, ...] = ()  # empty: every topic
+    difficulties: tuple[str, ...] = ()  # empty: every difficulty
+    tags: tuple[str, ...] = ()  # a question qualifies with any one of them
+    kind: str | None = None
+    count: int | None = None  # None: DEFAULT_COUNT, or fewer when fewer match
+    seed: int = 1
+    interview: str | None = None
+    exclude: Path | None = None
+    formats: tuple[str, ...] = ("pdf",)
+    name: str | None = None
+    out: Path | None = None
+
+
+@dataclass(frozen=True)
+class SheetQuestion:
+    number: int  # position on the sheet, from 1
+    question: Question
+    book_number: str  # "5.12"
+    page: int | None  # in the release PDF, when its page map knows
+
+
+@dataclass(frozen=True)
+class SheetSection:
+    title: str | None  # an interview round; None on a practice sheet
+    questions: tuple[SheetQuestion, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str  # output file stem
+    label: str  # what it is: "Practice sheet" or "Mock interview"
+    title: str
+    subtitle: str
+    sections: tuple[SheetSection, ...]
+    has_pagemap: bool  # False: the release PDF was never built, the key has no pages
+
+    @property
+    def questions(self) -> list[SheetQuestion]:
+        return [item for section in self.sections for item in section.questions]
+
+
+def make_sheet(request: SheetRequest) -> BuildResult:
+    """Write a sheet and its answer key; raises BookError with a sentence for the user."""
+    if "pdf" in request.formats:
+        _preload_weasyprint()
+    book, report = check(request.root)
+    if book is None or report.errors:
+        raise BookError("the book has errors", report)
+    numbers = book_numbers(book)
+    pages = release_pages(book)
+    if request.interview:
+        sheet = interview_sheet(book, numbers, pages, request)
+    else:
+        excluded = read_exclude(request.exclude, book, report) if request.exclude else set()
+        chosen = choose_questions(book, numbers, request, excluded)
+        sheet = practice_sheet(book, numbers, pages, request, chosen)
+
+    fields = render_fields(book, numbers, sheet, report)
+    date = build_date(book.root, book.meta.date).when.date().isoformat()
+    html = {key: render_html(book, sheet, fields, date, key=key) for key in (False, True)}
+    files: dict[Path, bytes | str] = {}
+    out_dir = request.out or book.root / "dist" / "sheets"
+    for key in (False, True):
+        stem = sheet.name + ("-key" if key else "")
+        if "pdf" in request.formats:
+            files[out_dir / f"{stem}.pdf"] = render_pdf(html[key], book, f"{stem}.pdf", report)
+        if "html" in request.formats:
+            files[out_dir / f"{stem}.html"] = html[key]
+    # everything is rendered before anything is written: a failure leaves the old files whole
+    for path, data in files.items():
+        write_atomic(path, data)
+    return BuildResult(outputs=list(files), report=report)
+
+
+def _preload_weasyprint() -> None:
+    # importing WeasyPrint takes ~0.6 s, mostly in C (fontconfig, cffi) that lets other threads
+    # run: doing it now overlaps it with loading the book and running pandoc
+    threading.Thread(target=lambda: __import__("weasyprint"), daemon=True).start()
+
+
+# ---- choosing ---------------------------------------------------------------------------------
+
+def read_exclude(path: Path, book: Book, report: Report) -> set[str]:
+    """The question ids an --exclude file lists: one a line, '#' starts a comment."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BookError(f"--exclude {path}: not a UTF-8 text file of question ids") from None
+    except OSError as exc:
+        raise BookError(f"--exclude {path}: cannot read it ({exc.strerror})") from None
+    bank = book.questions
+    ids = set()
+    for line_number, line in enumerate(text.splitlines(), 1):
+        qid = line.split("#", 1)[0].strip()
+        if not qid:
+            continue
+        if qid not in bank:
+            # a typo would silently let a practised question back in: say so, but carry on
+            report.warning(Pos(str(path), line_number, line.index(qid) + 1),
+                           f"no question has the id {qid!r}; the line is ignored")
+        ids.add(qid)
+    return ids
+
+
+def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
+                     excluded: set[str]) -> list[Question]:
+    """A balanced, seeded choice of the questions the request matches, in book order."""
+    unknown = [t for t in request.topics if t not in book.topics]
+    if unknown:
+        raise BookError(f"no topic {_names(unknown, 'or')} in this book; its topics are: {', '.join(book.topics)}")
+    topics = request.topics or tuple(book.topics)
+    in_topics = [q for t in topics for q in book.topics[t].questions]
+    where = _where(request.topics)
+    tags_there = sorted({tag for q in in_topics for tag in q.tags})
+    unknown = [t for t in request.tags if t not in tags_there]
+    if unknown:
+        raise BookError(f"no question in {where} is tagged {_names(unknown, 'or')}; "
+                        + (f"the tags there are: {', '.join(tags_there)}" if tags_there else "none has tags"))
+
+    matching = [q for q in in_topics
+                if (not request.difficulties or q.difficulty in request.difficulties)
+                and (not request.tags or set(request.tags) & set(q.tags))
+                and (request.kind is None or q.kind == request.kind)]
+    pool = sorted((q for q in matching if q.id not in excluded), key=lambda q: _book_order(numbers, q))
+    wanted = request.count or min(DEFAULT_COUNT, len(pool))
+    if not pool or len(pool) < wanted:
+        after = " (after --exclude)" if len(pool) < len(matching) else ""
+        what = " ".join(filter(None, [" or ".join(request.difficulties), request.kind, "questions"]))
+        tagged = f" tagged {_names(request.tags, 'or')}" if request.tags else ""
+        if not pool:
+            raise BookError(f"no {what}{tagged} in {where}{after}; there is nothing to put on a sheet")
+        raise BookError(f"only {len(pool)} {what}{tagged} in {where}{after}; ask for at most {len(pool)}")
+
+    rng = random.Random(request.seed)
+    strata: dict[str, dict[str, list[Question]]] = {}
+    for q in pool:
+        strata.setdefault(q.topic, {}).setdefault(q.difficulty, []).append(q)
+    topic_turns = []
+    for topic in _shuffled(rng, strata):
+        levels = strata[topic]
+        topic_turns.append(_round_robin([_shuffled(rng, levels[d]) for d in _shuffled(rng, levels)]))
+    chosen = list(islice(_round_robin(topic_turns), wanted))
+    return sorted(chosen, key=lambda q: _book_order(numbers, q))
+
+
+def _shuffled(rng: random.Random, items: Iterable) -> list:
+    out = list(items)  # callers pass items in a fixed order (book order, file order), so a seed
+    rng.shuffle(out)  # gives the same result on every machine
+    return out
+
+
+def _round_robin(queues: list[Iterable]) -> Iterator:
+    """One item from each queue in turn, skipping the queues that have run dry."""
+    iterators = [iter(q) for q in queues]
+    while iterators:
+        for it in list(iterators):
+            item = next(it, _DONE)
+            if item is _DONE:
+                iterators.remove(it)
+            else:
+                yield item
+
+
+_DONE = object()
+
+
+def _book_order(numbers: dict[str, str], q: Question) -> tuple[int, ...]:
+    return tuple(int(n) for n in numbers[q.id].split("."))
+
+
+def _names(names: Iterable[str], conjunction: str) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {conjunction} {quoted[-1]}"
+
+
+def _where(topics: tuple[str, ...]) -> str:
+    if not topics:
+        return "the book"
+    return f"topic{'s' if len(topics) > 1 else ''} {_names(topics, 'and')}"
+
+
+def practice_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] | None,
+                   request: SheetRequest, chosen: list[Question]) -> Sheet:
+    """A practice sheet of the chosen questions, named and titled after what was asked."""
+    topics = request.topics or ()
+    difficulties = [d for d in DIFFICULTIES if d in request.difficulties]
+    name = request.name or "-".join([
+        "sheet", "+".join(sorted(topics)) or "all", "+".join(difficulties) or "all",
+        str(len(chosen)), f"s{request.seed}"])
+    title = ", ".join(book.topics[t].title for t in topics) if topics else "All topics"
+    subtitle = " · ".join(filter(None, [
+        f"{len(chosen)} question{'s' if len(chosen) != 1 else ''}",
+        ", ".join(difficulties), request.kind,
+        f"tagged {', '.join(request.tags)}" if request.tags else "",
+        f"seed {request.seed}"]))
+    items = tuple(SheetQuestion(n, q, numbers[q.id], pages.get(q.id) if pages else None)
+                  for n, q in enumerate(chosen, 1))
+    return Sheet(name, "Practice sheet", title, subtitle, (SheetSection(None, items),), pages is not None)
+
+
+def interview_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] | None,
+                    request: SheetRequest) -> Sheet:
+    """One of the book's sample interviews as a mock-interview sheet, round by round."""
+    interview = book.interviews.get(request.interview)
+    if interview is None:
+        raise BookError(f"no interview {request.interview!r} in this book; "
+                        + (f"its interviews are: {', '.join(book.interviews)}" if book.interviews
+                           else "it has no sample interviews (questions/interviews.yaml)"))
+    bank = book.questions
+    sections = []
+    number = 0
+    for index, rnd in enumerate(interview.rounds, 1):
+        items = []
+        for qid, _ in rnd.questions:
+            number += 1
+            items.append(SheetQuestion(number, bank[qid], numbers[qid], pages.get(qid) if pages else None))
+        sections.append(SheetSection(f"Round {index}: {rnd.title}", tuple(items)))
+    rounds = len(sections)
+    subtitle = f"{rounds} round{'s' if rounds != 1 else ''}, {number} question{'s' if number != 1 else ''}"
+    return Sheet(request.name or f"interview-{interview.id}", "Mock interview", interview.title, subtitle,
+                 tuple(sections), pages is not None)
+
+
+def release_pages(book: Book) -> dict[str, int] | None:
+    """Question id → page in the release PDF, from the page map its build wrote; None if none."""
+    path = book.root / "dist" / "release" / "pagemap.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else None
+
+
+# ---- rendering --------------------------------------------------------------------------------
+
+def render_fields(book: Book, numbers: dict[str, str], sheet: Sheet, report: Report) -> dict[str, Markup]:
+    """Every prompt, hint and answer on the sheet as safe HTML, from one pandoc run for them all."""
+    sources: dict[str, tuple[Question, str]] = {}
+    parts = []
+    for item in sheet.questions:
+        for field, text in item.question.texts():
+            key = f"{field}-{item.number}"
+            sources[key] = (item.question, field)
+            # validation refuses ':::' lines in question fields, so a field cannot close its div
+            parts.append(f"::: {{#{key}}}\n{text.value}\n:::\n")
+    doc_json = run_pandoc(["--sandbox", "-f", READER, "-t", "json"], "\n".join(parts))
+    doc = pf.load(io.StringIO(doc_json))
+    sanitize.main(doc)  # book text is untrusted: no raw HTML, scripts or unsafe links in a sheet
+    # walking the document is the slow part: skip the walks for elements the fields do not have
+    # (book text cannot fake these: a quote inside text is escaped in pandoc's JSON)
+    if '"t":"Cite"' in doc_json:
+        resolve_references(doc, book, numbers)
+    if '"t":"Note"' in doc_json:
+        footnotes_in_margin(doc)  # one HTML for many fields: notes stay with their text
+    if '"t":"Image"' in doc_json:
+        embed_images(doc, book.root / "questions")  # image paths in the bank are relative to questions/
+    if '"t":"Math"' in doc_json:
+        inline_math_as_text(doc)
+    blocks: list[pf.Block] = []
+    for div in doc.content:
+        question, field = sources[div.identifier]
+        problems: list[str] = []
+        typeset_math(div, problems)
+        for problem in problems:
+            report.warning(question.field_pos(field), f"question {question.id!r}: {problem}")
+        # markers that book text cannot carry (sanitize removed its raw HTML) split the output
+        blocks.append(pf.RawBlock(f"<!--sheet-field {div.identifier}-->", format="html"))
+        blocks.extend(div.content)
+    html = run_pandoc(["-f", "json", "-t", "html5", "--wrap=none"],
+                      dump(pf.Doc(*blocks, api_version=doc.api_version)))
+    pieces = _FIELD_MARK.split(html)
+    return {key: Markup(body.strip()) for key, body in zip(pieces[1::2], pieces[2::2])}
+
+
+def inline_math_as_text(doc: pf.Doc) -> None:
+    """Inline math that pandoc can write as HTML text ($p_i$, $n = 30$) is set as text.
+
+    WeasyPrint draws an SVG formula glyph by glyph, ~15 ms each: a key of twenty answers holds
+    a hundred small formulas and would take seconds. Display math, and inline math pandoc cannot
+    write as text (fractions, roots, accents), stay for typeset_math to render as SVG.
+    """
+    formulas: list[str] = []
+    doc.walk(lambda e, d: formulas.append(e.text) if _is_inline_math(e) else None)
+    unique = list(dict.fromkeys(formulas))
+    # one line each (a line break inside a formula would throw the count off)
+    probe = pf.Doc(*(pf.Para(pf.Math(" ".join(tex.split()), format="InlineMath")) for tex in unique))
+    html = run_pandoc(["-f", "json", "-t", "html5", "--wrap=none"], dump(probe))
+    written = _MATH_PROBE.findall(html)
+    if len(written) != len(unique):  # not the output expected: leave every formula to SVG
+        return
+    # pandoc writes what it cannot convert as the TeX source between dollars
+    as_text = {tex: out for tex, out in zip(unique, written) if not (out.startswith("$") and out.endswith("$"))}
+    doc.walk(lambda e, d: pf.RawInline(f'<span class="math inline">{as_text[e.text]}</span>', format="html")
+             if _is_inline_math(e) and e.text in as_text else None)
+
+
+def _is_inline_math(elem: pf.Element) -> bool:
+    return isinstance(elem, pf.Math) and elem.format == "InlineMath"
+
+
+def resolve_references(doc: pf.Doc, book: Book, numbers: dict[str, str]) -> None:
+    """`@q:id` → "Question 5.12"; `@sec:`, `@fig:`, `@tbl:` → the chapter they are in; no links."""
+    cited = set()
+    doc.walk(lambda e, d: cited.update(c.id for c in e.citations) if isinstance(e, pf.Cite) else None)
+    labels = {f"q:{qid}": {"kind": "q", "number": numbers[qid], "anchor": f"q-{qid}"}
+              for qid in (c[2:] for c in cited if c.startswith("q:")) if qid in numbers}
+    if any(c.split(":", 1)[0] in ("sec", "fig", "tbl") for c in cited):
+        labels.update(_label_chapters(book, numbers))
+    doc.metadata["bookbuild-labels"] = labels
+    xref.main(doc)
+    del doc.metadata["bookbuild-labels"]
+    # the targets are in the book, not on the sheet: keep the words, drop the link
+    doc.walk(lambda e, d: pf.Span(*e.content) if isinstance(e, pf.Link) and "xref" in e.classes else None)
+
+
+def _label_chapters(book: Book, numbers: dict[str, str]) -> dict[str, dict]:
+    """xref labels for sections, figures and tables, by chapter: numbering them needs the whole book."""
+    words = {"sec": "a section of", "fig": "a figure in", "tbl": "a table in"}
+    labels: dict[str, dict] = {}
+
+    def add(found, chapter: str, title_line: int | None) -> None:
+        for label in found.labels:
+            key = f"{label.kind}:{label.id}"
+            if label.kind == "sec" and label.pos.line - 1 == title_line:
+                labels[key] = {"kind": "sec", "number": chapter, "anchor": "", "chapter_title": "True"}
+            else:
+                labels[key] = {"kind": label.kind, "number": f"{words[label.kind]} Chapter {chapter}",
+                               "anchor": "", "unnumbered": "True"}
+
+    for number, chapter in enumerate(book.chapters, 1):
+        found = scan(chapter.text, chapter.pos)
+        title_line = next((h.line for h in found.headings if h.level == 1), None)
+        add(found, str(number), title_line)
+    for q in book.questions.values():
+        for _, text in q.texts():
+            add(scan(text.value, text.pos), numbers[q.id].split(".")[0], None)
+    return labels
+
+
+def render_html(book: Book, sheet: Sheet, fields: dict[str, Markup], date: str, *, key: bool) -> str:
+    """The sheet (or its key) as one self-contained HTML page: print CSS, embedded images, no scripts."""
+    css = find_template(book.root, "sheet.css").read_text(encoding="utf-8")
+    css += f"\n@page {{ size: {PAGE_SIZES.get(book.meta.page_size, 'A4')}; }}\n"
+    return html_env(book.root).get_template("sheet.html.j2").render(
+        book=book.meta, sheet=sheet, fields=fields, key=key, date=date,
+        css=Markup(css.replace("</", "<\\/")))  # CSS cannot end the <style> element
+
+
+def render_pdf(html: str, book: Book, file_name: str, report: Report) -> bytes:
+    """The PDF of one sheet page: nothing fetched, and the same bytes for the same input."""
+    import logging
+
+    import weasyprint
+
+    from .builders.pdf import _Collect, _fetcher_class
+
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        document = weasyprint.HTML(string=html, url_fetcher=_fetcher_class()()).render()
+        # a fixed identifier (WeasyPrint would draw a random one) keeps the bytes reproducible
+        identifier = hashlib.sha256(f"{book.meta.identifier} {file_name}".encode("utf-8")).hexdigest()[:32]
+        pdf = document.write_pdf(pdf_identifier=identifier.encode("ascii"))
+    finally:
+        logger.removeHandler(handler)
+    for message in handler.messages:
+        report.warning(Pos(str(book.meta.path)), f"{file_name} layout: {message}")
+    return pdf

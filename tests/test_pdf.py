@@ -1,0 +1,102 @@
+"""The PDF reads like a printed book: outline, contents with true page numbers, no TeX left, metadata."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bookbuild.pipeline import BuildOptions, build
+from conftest import EPOCH, ROOT
+
+TEX = re.compile(r"\\(frac|sum|mathbf|mathbb|operatorname|sqrt|left|right|begin|hat|bar)\b|\$")
+
+
+def outline_titles(reader: PdfReader) -> list[tuple[int, str]]:
+    out = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, " ".join(item.title.split())))
+    walk(reader.outline, 0)
+    return out
+
+
+def build_mini_pdf(root: Path, **kwargs) -> Path:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    build(BuildOptions(root=root, formats=("pdf",), **kwargs))
+    return root / "dist" / "release" / "mini-book.pdf"
+
+
+def test_mini_pdf_outline_metadata_fonts(mini):
+    reader = PdfReader(str(build_mini_pdf(mini)))
+    titles = outline_titles(reader)
+    assert (0, "Part I Guide") in titles and (1, "1 Introduction") in titles and (2, "1.1 How to read") in titles
+    assert (0, "Part II Questions") in titles and (1, "2 Basics") in titles
+    meta = reader.metadata
+    assert meta.title == "Mini Book" and meta.author == "Test Author"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    for page in reader.pages:
+        fonts = page["/Resources"].get("/Font") or {}
+        for font in fonts.values():
+            font = font.get_object()
+            descriptor = (font.get("/FontDescriptor") or font["/DescendantFonts"][0].get_object()["/FontDescriptor"]).get_object()
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font.get("/BaseFont")
+
+
+@pytest.mark.parametrize("size, points", [("letter", (612, 792)), ("6x9", (432, 648))])
+def test_page_sizes(mini, size, points):
+    reader = PdfReader(str(build_mini_pdf(mini, page_size=size)))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == points
+
+
+def test_tagged_pdf_variant(mini):
+    reader = PdfReader(str(build_mini_pdf(mini, pdf_variant="pdf/ua-1")))
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+
+
+def toc_entries(reader: PdfReader) -> dict[str, int]:
+    """Contents lines 'Title .... 12' read from the pages before the first part opener."""
+    entries = {}
+    for page in reader.pages[:8]:
+        for line in page.extract_text().splitlines():
+            m = re.match(r"^(.*?)[\s.]*?\.{3,}\s*(\d+)$", line.strip())
+            if m:
+                entries[" ".join(m.group(1).split())] = int(m.group(2))
+    return entries
+
+
+@pytest.mark.slow
+def test_sample_pdf_reads_like_a_book(sample_builds):
+    pdf = sample_builds["appendix"] / "ml-interviews.pdf"
+    reader = PdfReader(str(pdf))
+    from bookbuild.load import load_book
+    book, _ = load_book(ROOT)
+    titles = outline_titles(reader)
+    for n, chapter in enumerate(book.chapters, 1):
+        assert (1, f"{n} {chapter.title}") in titles, chapter.title
+    # the contents' page numbers are the pages where the chapters start
+    from outputs import pdf_links
+    dests = pdf_links(pdf).dests
+    toc = toc_entries(reader)
+    for n, chapter in enumerate(book.chapters, 1):
+        key = f"{n} {chapter.title}"
+        assert key in toc, (key, sorted(toc)[:20])
+        stem = chapter.file.removesuffix(".md")
+        anchor = f"sec-{stem}" if f"sec-{stem}" in dests else f"chapter-{stem}"
+        assert toc[key] == dests[anchor] + 1, (key, toc[key], dests[anchor] + 1)
+        # and the printed folio on that page is the same number
+        assert re.search(rf"(^|\n)\s*{toc[key]}\s*$", reader.pages[toc[key] - 1].extract_text())
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    leftovers = TEX.findall(text)
+    assert not leftovers, leftovers[:10]
+    assert reader.metadata.title == "Machine Learning Interviews"
+    assert "(p. " in text
