@@ -56,14 +56,15 @@ def main() -> None:
 @click.option("--answers", type=click.Choice(ANSWER_MODES), help="Where answers go (default: the edition's).")
 @click.option("--page-size", type=click.Choice(PAGE_SIZES), help="PDF page size (default: book.yaml's).")
 @click.option("--pdf-variant", type=click.Choice(["pdf/ua-1"]), help="An accessible (tagged) PDF.")
+@click.option("--since", metavar="GIT_REF", help="Draft editions: list changes since this commit or tag.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: <book>/dist).")
 @strict_option
-def build(root, edition, formats, answers, page_size, pdf_variant, out, strict) -> None:
+def build(root, edition, formats, answers, page_size, pdf_variant, since, out, strict) -> None:
     """Build the book's editions (the default command)."""
     from .pipeline import BuildOptions, build as run_build
 
     options = BuildOptions(root=root, edition=edition, formats=formats, answers=answers, page_size=page_size,
-                           pdf_variant=pdf_variant, out=out, strict=strict)
+                           pdf_variant=pdf_variant, out=out, strict=strict, since=since)
     try:
         result = run_build(options, progress=lambda name: click.echo(f"building {name}...", err=True))
     except BookError as exc:

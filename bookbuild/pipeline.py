@@ -10,18 +10,20 @@ from pathlib import Path
 import panflute as pf
 
 from bookbuild.filters import answers, number, sanitize, subset, xref
+from bookbuild.filters import draft as draft_furniture
 
+from . import draft as drafting
 from .assemble import assemble
 from .builders.base import BuildContext, dump
 from .dates import build_date
 from .errors import BookError, Pos, Report
 from .load import load_book
 from .model import FORMATS, Book, Edition
-from .output import remove_scratch
+from .output import remove_scratch, write_atomic
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
-FILTERS = (sanitize, number, subset, xref, answers)
+FILTERS = (sanitize, number, subset, xref, answers, draft_furniture)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class BuildOptions:
     pdf_variant: str | None = None
     out: Path | None = None
     strict: bool = False
+    since: str | None = None  # draft editions: compare with the book at this git ref
 
 
 @dataclass
@@ -63,13 +66,16 @@ def apply_filters(doc: pf.Doc) -> pf.Doc:
     return doc
 
 
-def render_edition(doc_json: str, edition: Edition, answers: str) -> str:
-    """The assembled book filtered for one edition, as pandoc JSON."""
+def render_edition(doc_json: str, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
+    """The assembled book filtered for one edition, as pandoc JSON, and its labels (id → number)."""
     doc = pf.load(io.StringIO(doc_json))
     doc.metadata["bookbuild-answers"] = answers
     if edition.chapters:
         doc.metadata["bookbuild-chapters"] = list(edition.chapters)
-    return dump(apply_filters(doc))
+    for key, value in (extra or {}).items():
+        doc.metadata[key] = value
+    doc = apply_filters(doc)
+    return dump(doc), doc.get_metadata("bookbuild-labels", {}) or {}
 
 
 def builders_for(formats: tuple[str, ...]):
@@ -94,9 +100,11 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
                      "book to git, or give date: in book.yaml")
         raise BookError("the book has errors", report)
     answers = options.answers or edition.answers
-    doc_json = render_edition(assemble(book, date), edition, answers)
     out_dir = (options.out or book.root / "dist") / edition.name
     remove_scratch(out_dir)
+    draft_state = prepare_draft(book, edition, date, out_dir, options.since) if edition.watermark else None
+    doc_json, labels = render_edition(assemble(book, date), edition, answers,
+                                      draft_state.metadata() if draft_state else None)
     ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                        date=date, page_size=options.page_size or book.meta.page_size,
                        pdf_variant=options.pdf_variant)
@@ -106,4 +114,52 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         result.outputs.extend(builder.build(ctx))
         for message in getattr(builder, "warnings", []):
             report.warning(Pos(str(book.meta.path)), message)
+    if draft_state:
+        result.outputs.extend(draft_state.write(labels, report))
     return result
+
+
+@dataclass
+class DraftState:
+    """What a draft build knows before rendering: its stamp, its fingerprint and what changed."""
+
+    book: Book
+    edition: Edition
+    out_dir: Path
+    stamp: str
+    manifest: dict
+    changes: drafting.Changes
+
+    def metadata(self) -> dict:
+        watermark = f"{self.edition.watermark} · {self.stamp}"
+        return {"bookbuild-draft": {"stamp": self.stamp, "watermark": watermark,
+                                    "feedback": self.edition.feedback or "", "changes": self.changes.as_metadata()},
+                "draft-watermark": watermark, "subtitle": f"{self.edition.watermark}: {self.stamp}"}
+
+    def write(self, labels: dict, report: Report) -> list[Path]:
+        written = [self.out_dir / "changes.md", self.out_dir / "manifest.json"]
+        write_atomic(written[0], drafting.changes_markdown(self.changes, labels, self.stamp))
+        if self.edition.url:
+            html, text = drafting.render_email(self.book, drafting.email_context(
+                self.book, self.edition, self.stamp, self.changes, labels))
+            write_atomic(self.out_dir / "email.html", html)
+            write_atomic(self.out_dir / "email.txt", text)
+            written += [self.out_dir / "email.html", self.out_dir / "email.txt"]
+        else:
+            report.warning(self.edition.pos or Pos(str(self.book.meta.path)),
+                           f"edition {self.edition.name!r} has no url: the email excerpt needs absolute links, "
+                           "so email.html was not written")
+        # last: the next draft compares with this one only once everything above is written
+        write_atomic(written[1], json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
+        return written
+
+
+def prepare_draft(book: Book, edition: Edition, date, out_dir: Path, since: str | None) -> DraftState:
+    version = drafting.stamp(book, date)
+    current = drafting.manifest(book, edition, version)
+    if since:
+        previous, label = drafting.manifest_at_ref(book, edition, since), since
+    else:
+        previous = drafting.read_manifest(out_dir / "manifest.json")
+        label = f"draft {previous['stamp']}" if previous else None
+    return DraftState(book, edition, out_dir, version, current, drafting.compare(previous, current, label))
