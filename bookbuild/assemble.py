@@ -123,9 +123,9 @@ def assemble(book: Book, date: BuildDate) -> str:
     document = {
         "pandoc-api-version": api or [1, 23, 1],
         "meta": pf.Doc(metadata={
-            "title": meta.title, "author": meta.author, "lang": meta.language,
-            "identifier": meta.identifier, "version": meta.version,
+            "title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
             "date": date.when.date().isoformat(),
+            **({"author": meta.author} if meta.author else {}),  # an empty dc:creator is invalid EPUB
         }).to_json()["meta"],
         "blocks": blocks,
     }

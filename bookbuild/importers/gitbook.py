@@ -18,9 +18,10 @@ Decisions where GitBook and bookbuild differ:
   is a part (its own page, if any, is the part's first chapter) and consecutive top-level
   entries without children are gathered into a part named after the first of them.
   Entries before the first heading form a part the same way. `---` separators are ignored.
-- Headings. A page's first line, when it is a heading, is its title; otherwise the SUMMARY
-  title is used. The page's other headings are shifted to sit below it. Every heading gets a
-  `{#sec:...}` label (`sec:<page>` for the title), and GitBook's anchors map to them.
+- Headings. A page's first line, when it is a heading above all the page's others, is its
+  title; otherwise the SUMMARY title is used. The other headings are shifted to sit below it.
+  Every heading gets a `{#sec:...}` label (`sec:<page>` for the title); GitBook's anchors
+  (`page.md#anchor`) map to them.
 - Questions. A list holding at least one tagged item is a question list. A tagged item is a
   question: its untagged sub-items stay in its prompt as a sub-list, its tagged ones become
   questions of their own after it. An untagged item whose sub-items hold questions (tagged, or
@@ -31,6 +32,8 @@ Decisions where GitBook and bookbuild differ:
   several lists, each list's questions are tagged with the slug of the heading above it, and its
   block takes them with `tags=`.
 - Ids: the prompt's first four significant words, slugified; `-2`, `-3`... on collision.
+- Math: `$$...$$` alone on its line(s) stays display math; inside running text it becomes
+  `$...$`. A single `$` is a dollar sign in GitBook, so it gets a backslash before it.
 - Footnotes of section pages are renamed `<page>-<label>` (a chapter file holds several pages
   and footnote labels are per file). A reference with no definition is dropped.
 - Links to another page become "text (@sec:label)". Links that cannot be followed (missing,
@@ -39,7 +42,9 @@ Decisions where GitBook and bookbuild differ:
   `<center><img ...></center>` and other `<img>` tags become Markdown images (alt, else the
   caption text, as the caption). Remote images become links; missing or outside ones are dropped.
 - Tabs in indentation are expanded to 4 columns (YAML refuses tabs).
-- The imported book publishes questions only: `editions: {release: {answers: none}}`.
+- book.yaml takes title, author and language from book.json (title else the README's heading,
+  else the folder's name). Without an author it says "Unknown author", with a warning: an EPUB
+  needs a creator. The imported book publishes questions only: `editions: {release: {answers: none}}`.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ _HINT = re.compile(r"^(?:\*\*hint\*\*\s*:|\*\*hint\s*:\*\*|__hint__\s*:|__hint\s
                    r"|_hint_\s*:|hint\s*:)\s*", re.I)
 _CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
 _DOLLARS = re.compile(r"(?<!\\)\$\$")
+_SINGLE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)")
 _ALONE_PREFIX = re.compile(r"^\s*(?:>\s*)*(?:(?:[-*+]|\d{1,9}[.)])\s+)?$")
 _FOOTNOTE_DEF = re.compile(r"^( {0,3})\[\^([^\]\s]+)\]:")
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
@@ -294,7 +300,7 @@ class ImportResult:
 
 def import_gitbook(src: Path, out: Path) -> ImportResult:
     """Import the GitBook book at `src` into the new book root `out`; BookError if it cannot."""
-    src_root, config = _source_root(src)
+    src_root, config, config_path = _source_root(src)
     out = _target(out, src_root)
     ctx = ImportContext(src_root, Report())
     parts = plan_parts(read_summary(src_root / "SUMMARY.md", ctx), ctx)
@@ -308,18 +314,19 @@ def import_gitbook(src: Path, out: Path) -> ImportResult:
                      for part in parts for c in part.chapters}
     _warn_unlisted_files(ctx)
     result = ImportResult(out, ctx.report, parts)
-    _write_book(out, _book_yaml(config, src_root, parts), chapter_texts, _topic_files(pages, src_root), ctx)
+    book_yaml = _book_yaml(config, config_path, parts, ctx)
+    _write_book(out, book_yaml, chapter_texts, _topic_files(pages, src_root), ctx)
     return result
 
 
-def _source_root(src: Path) -> tuple[Path, dict]:
-    """The folder holding SUMMARY.md (book.json may move it with `root`), and book.json's settings."""
+def _source_root(src: Path) -> tuple[Path, dict, Path]:
+    """The folder holding SUMMARY.md (book.json may move it with `root`), book.json's settings and path."""
     if not src.exists():
         raise BookError(f"{src} does not exist: give the folder of a GitBook book (the one holding SUMMARY.md)")
     if not src.is_dir():
         raise BookError(f"{src} is not a folder: give the folder of a GitBook book (the one holding SUMMARY.md)")
     src = src.resolve()
-    config = _read_book_json(src)
+    config = _read_book_json(src / "book.json")
     root = src
     if isinstance(config.get("root"), str):
         root = (src / config["root"]).resolve()
@@ -327,11 +334,10 @@ def _source_root(src: Path) -> tuple[Path, dict]:
             raise BookError(f"book.json's root {config['root']!r} is not a folder inside {src}")
     if not (root / "SUMMARY.md").is_file():
         raise BookError(f"{root} has no SUMMARY.md: is it a GitBook book? (the table of contents is required)")
-    return root, config
+    return root, config, src / "book.json"
 
 
-def _read_book_json(src: Path) -> dict:
-    path = src / "book.json"
+def _read_book_json(path: Path) -> dict:
     if not path.is_file():
         return {}
     scratch = Report()
@@ -483,7 +489,9 @@ def _source_lines(text: str) -> list[SourceLine]:
     for number, raw in enumerate(text.split("\n"), 1):
         indent = raw[: len(raw) - len(raw.lstrip(" \t"))]
         expanded = indent.expandtabs(4)
-        line = SourceLine(expanded + raw[len(indent):].rstrip(), number, shift=len(expanded) - len(indent))
+        body = raw[len(indent):].rstrip()
+        hard_break = "  " if body and raw.endswith("  ") else ""  # Markdown's line break: kept
+        line = SourceLine(expanded + body + hard_break, number, shift=len(expanded) - len(indent))
         m = _FENCE.match(line.text)
         if fence is None:
             if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
@@ -509,7 +517,7 @@ def _assign_slugs(pages: list[GitbookPage], ctx: ImportContext) -> None:
 
     def long(page: GitbookPage) -> str:
         if page.path is None:
-            return _slug(page.title)
+            return _slug(page.title) or "page"
         rel = page.path.relative_to(ctx.src).with_suffix("")
         return _slug(" ".join(rel.parts)) or "page"
 
@@ -522,31 +530,36 @@ def _assign_slugs(pages: list[GitbookPage], ctx: ImportContext) -> None:
 
 
 def _label_headings(page: GitbookPage, ctx: ImportContext) -> None:
-    """Give every heading of the page a `sec:` label; map GitBook's anchors (and `{#id}`s) to them."""
-    first = next((i for i, line in enumerate(page.lines) if line.text.strip()), None)
-    seen: Counter = Counter()
+    """Give every heading of the page a `sec:` label; map GitBook's anchors (and `{#id}`s) to them.
+
+    The page's first line is its title when it is a heading above all the others; a page that
+    opens with the first of several sibling headings gets its SUMMARY title instead.
+    """
+    found = []  # (index, level, text, is setext)
     i = 0
     while i < len(page.lines):
-        found = _heading_at(page.lines, i)
-        if not found:
-            i += 1
-            continue
-        level, text, setext = found
-        line = page.lines[i]
-        if i == first:
-            page.titled = True
+        heading = _heading_at(page.lines, i)
+        if heading:
+            found.append((i, *heading))
+        i += 2 if heading and heading[2] else 1
+    first = next((i for i, line in enumerate(page.lines) if line.text.strip()), None)
+    page.titled = bool(found) and found[0][0] == first and all(level > found[0][1] for _, level, _, _ in found[1:])
+    seen: Counter = Counter()
+    for n, (i, level, text, setext) in enumerate(found):
+        title = _heading_text(text)
+        if n == 0 and page.titled:
             label = page.label  # reserved with the page's slug
         else:
-            label = ctx.unique_label(f"{page.label}-{_slug(_heading_text(text)) or 'section'}")
-        page.headings.append(PageHeading(line.number, level, label, page.lines[i + 1].number if setext else None))
-        anchor = _gitbook_anchor(_heading_text(text))
+            label = ctx.unique_label(f"{page.label}-{_slug(title) or 'section'}")
+        underline = page.lines[i + 1].number if setext else None
+        page.headings.append(PageHeading(page.lines[i].number, level, label, underline))
+        anchor = _gitbook_anchor(title)
         seen[anchor] += 1
         page.anchors.setdefault(anchor if seen[anchor] == 1 else f"{anchor}-{seen[anchor] - 1}", label)
         attrs = _TRAILING_ATTRS.search(text)
         custom = re.search(r"#([\w:.-]+)", attrs.group(1)) if attrs else None
         if custom:
             page.anchors.setdefault(custom.group(1).lower(), label)
-        i += 2 if setext else 1
 
 
 def _heading_at(lines: list[SourceLine], i: int) -> tuple[int, str, bool] | None:
@@ -590,10 +603,6 @@ class PageConverter:
 
     def warn(self, line: SourceLine, index: int, message: str) -> None:
         self.ctx.warn(self.page.path, line.number, line.col(index), message)
-
-    @property
-    def rel(self) -> str:
-        return self.page.path.relative_to(self.ctx.src).as_posix()
 
     # --- footnotes: undefined references dropped, unused definitions reported, labels made unique
 
@@ -752,7 +761,7 @@ class PageConverter:
         while i < len(lines):
             if _starts_list(lines[i]):
                 end = _list_end(lines, i)
-                items = _parse_list(lines[i:end], self.page)
+                items = _parse_list(lines[i:end])
                 if any(_tag(x) for item in items for x in (item, *item.descendants())):
                     lists.append((i, end, items))
                 i = end
@@ -780,18 +789,25 @@ class PageConverter:
     def _collect(self, items: list[ListItem], group: list[str], out: list[ImportedQuestion]) -> None:
         """The questions of `items`, in order; untagged items holding questions are groups."""
         for item in items:
+            pos = Pos(str(self.page.path), item.line.number, item.col)
             if _HINT.match(item.lines[0]):  # a hint written as the next item: it belongs to the previous one
                 if out:
                     out[-1].hint = "\n".join(filter(None, [out[-1].hint, _hint_text(item)]))
+                else:
+                    self.ctx.report.warning(pos, "a hint with no question before it is dropped")
                 continue
             difficulty = _tag(item)
             if difficulty is None and _holds_questions(item):
                 self._collect(item.children, [*group, _group_title(item)], out)
                 continue
-            out.append(self._question(item, difficulty, group))
+            question = self._question(item, difficulty, pos, group)
+            if question.prompt:
+                out.append(question)
+            else:
+                self.ctx.report.warning(pos, "a question with no text is dropped")
             self._collect([c for c in item.children if _tag(c) or _holds_questions(c)], group, out)
 
-    def _question(self, item: ListItem, difficulty: str | None, group: list[str]) -> ImportedQuestion:
+    def _question(self, item: ListItem, difficulty: str | None, pos: Pos, group: list[str]) -> ImportedQuestion:
         own = [_TAG.sub("", item.lines[0], count=1), *item.lines[1:]]
         prompt_lines, hints = _split_hint(own)
         sub_items = []
@@ -803,8 +819,7 @@ class PageConverter:
         if sub_items:
             prompt_lines = [*_trim(prompt_lines), "", *(x for c in sub_items for x in _render_item(c))]
         prompt = _field_text(prompt_lines)
-        pos = Pos(str(self.page.path), item.line.number, item.col)
-        if difficulty is None:
+        if difficulty is None and prompt:
             self.ctx.report.warning(pos, "untagged question imported as medium: tag it [E], [M] or [H]")
         hint = "\n".join(h for h in hints if h) or None
         return ImportedQuestion(self._new_id(prompt), difficulty or "medium", prompt,
@@ -856,7 +871,7 @@ def _list_end(lines: list[SourceLine], start: int) -> int:
     return j
 
 
-def _parse_list(lines: list[SourceLine], page: GitbookPage) -> list[ListItem]:
+def _parse_list(lines: list[SourceLine]) -> list[ListItem]:
     """The items of one list, nested by indentation (deeper than the parent's marker = a child)."""
     roots: list[ListItem] = []
     stack: list[ListItem] = []
@@ -874,10 +889,8 @@ def _parse_list(lines: list[SourceLine], page: GitbookPage) -> list[ListItem]:
             stack.append(item)
             blank_before = False
         elif not line.text.strip():
-            if stack and not line.code:
+            if stack:
                 stack[-1].lines.append("")
-            elif stack:
-                stack[-1].lines.append(line.text)
             blank_before = not line.code
         else:
             width = _width(line.text)
@@ -976,39 +989,48 @@ def _list_tags(lines: list[SourceLine], starts: list[int]) -> list[str | None]:
 
 
 def _convert_math(lines: list[SourceLine]) -> None:
-    """GitBook writes all math as $$...$$: alone on its line(s) it is display, in running text inline."""
+    """GitBook writes all math as $$...$$: alone on its line(s) it is display, in running text
+    inline ($...$). A single $ is a dollar sign there, so it is escaped for pandoc."""
     open_span: str | None = None  # "display" or "inline" while a $$ span runs across lines
     for line in lines:
         if line.code:
             continue
-        spans = [m.span() for m in _CODE_SPAN.finditer(line.text)]
-        tokens = [m.start() for m in _DOLLARS.finditer(line.text)
-                  if not any(a <= m.start() < b for a, b in spans)]
+        code = [m.span() for m in _CODE_SPAN.finditer(line.text)]
+        tokens = [m.start() for m in _DOLLARS.finditer(line.text) if not _inside(m.start(), code)]
         edits: list[tuple[int, int, str]] = []  # (start, end, replacement) on line.text
+        math: list[tuple[int, int]] = []  # where the line is TeX
         k = 0
-        if open_span and tokens:
+        if open_span:
+            if not tokens:
+                continue
+            math.append((0, tokens[0] + 2))
             if open_span == "inline":
                 edits.append((tokens[0], tokens[0] + 2, "$"))
             open_span, k = None, 1
-        elif open_span:
-            continue
         while k < len(tokens):
             start = tokens[k]
             if k + 1 < len(tokens):
                 end = tokens[k + 1]
-                alone = (k == 0 and _ALONE_PREFIX.match(line.text[:start])
-                         and not line.text[end + 2:].strip())
+                math.append((start, end + 2))
+                alone = k == 0 and _ALONE_PREFIX.match(line.text[:start]) and not line.text[end + 2:].strip()
                 inner = line.text[start + 2:end].strip()
                 if not alone and inner:
                     edits.append((start, end + 2, f"${inner}$"))
                 k += 2
             else:  # a span that goes on to later lines
+                math.append((start, len(line.text)))
                 open_span = "display" if _ALONE_PREFIX.match(line.text[:start]) else "inline"
                 if open_span == "inline":
                     edits.append((start, start + 2, "$"))
                 k += 1
-        for start, end, text in reversed(edits):
+        edits += [(m.start(), m.end(), "\\$") for m in _SINGLE_DOLLAR.finditer(line.text)
+                  if not _inside(m.start(), code + math)]
+        for start, end, text in sorted(edits, reverse=True):
             line.text = line.text[:start] + text + line.text[end:]
+
+
+def _inside(index: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= index < b for a, b in spans)
 
 
 def _outside_code_spans(text: str, convert) -> str:
@@ -1051,7 +1073,7 @@ def _markdown(lines: list[SourceLine]) -> str:
             out.append(line.text)
             spaced = False
             continue
-        text = line.text.rstrip()
+        text = line.text if line.text.endswith("  ") and line.text.strip() else line.text.rstrip()
         if not text:
             if out and out[-1]:
                 out.append("")
@@ -1203,17 +1225,23 @@ def _dump(data: dict, comment: str) -> str:
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
-def _book_yaml(config: dict, src: Path, parts: list[ImportedPart]) -> str:
-    title = config.get("title") if isinstance(config.get("title"), str) else None
+def _book_yaml(config: dict, config_path: Path, parts: list[ImportedPart], ctx: ImportContext) -> str:
+    """book.yaml: book.json's title, author and language; else the README's title, the folder's name."""
+    def setting(key: str) -> str | None:
+        value = config.get(key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     readme = next((p for part in parts for c in part.chapters for p in c.pages
-                   if p.path == src / "README.md"), None)
-    title = title or (readme.display_title if readme and readme.titled else None) or src.name
+                   if p.path == ctx.src / "README.md" and p.titled), None)
+    title = setting("title") or (readme.display_title if readme else None) or ctx.src.name
     slug = _slug(title) or "book"
-    data: dict = {"title": title, "slug": slug}
-    if isinstance(config.get("author"), str):
-        data["author"] = config["author"]
-    language = config.get("language")
-    data["language"] = language if isinstance(language, str) and language else "en"
+    author = setting("author")
+    if author is None:  # an EPUB needs a creator
+        author = "Unknown author"
+        ctx.warn(config_path if config_path.is_file() else ctx.src, 1, 1,
+                 f"book.json names no author; book.yaml says {author!r} until you set author:")
+    data: dict = {"title": title, "slug": slug, "author": author}
+    data["language"] = setting("language") or "en"
     data["identifier"] = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'bookbuild-import:' + slug)}"
     data["version"] = "0.1.0"
     data["parts"] = [{"title": p.title, "chapters": [c.file for c in p.chapters]} for p in parts]
