@@ -16,6 +16,7 @@ from pathlib import Path
 import panflute as pf
 
 from .templating import markdown_env
+from .cache import Cache, digest
 from .dates import BuildDate
 from .model import Book, Chapter, select_questions
 from .pandoc import run_pandoc
@@ -53,9 +54,18 @@ def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict)
     return "\n".join(out)
 
 
-def parse_markdown(text: str) -> dict:
-    """pandoc's AST (as JSON data) of one chapter, headings shifted one level down."""
-    return json.loads(run_pandoc(["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"], text))
+PARSE_ARGS = ["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"]
+
+
+def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -> dict:
+    """pandoc's AST (as JSON data) of one chapter, headings shifted one level down; cached by content."""
+    key = digest(toolchain, *PARSE_ARGS, text)
+    cached = cache.get(key) if cache else None
+    if cached is None:
+        cached = run_pandoc(PARSE_ARGS, text)
+        if cache:
+            cache.put(key, cached)
+    return json.loads(cached)
 
 
 def _inlines(text: str) -> list[pf.Inline]:
@@ -94,7 +104,7 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
     rebase(doc, chapter.path.parent)
 
 
-def assemble(book: Book, date: BuildDate) -> str:
+def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> str:
     """The whole book as one pandoc JSON document, before any filter."""
     env = markdown_env(book.root)
     last_block: dict = {}
@@ -104,7 +114,7 @@ def assemble(book: Book, date: BuildDate) -> str:
                 last_block[block.attrs["topic"]] = block
     sources = {c.file: expand_chapter(book, c, env, last_block) for c in book.chapters}
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        parsed = dict(zip(sources, pool.map(parse_markdown, sources.values())))
+        parsed = dict(zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain), sources.values())))
     chapters = {c.file: c for c in book.chapters}
     api = None
     blocks: list[dict] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +17,13 @@ from bookbuild.filters import draft as draft_furniture
 from . import draft as drafting
 from .assemble import assemble
 from .builders.base import BuildContext, dump
+from .cache import Cache, digest, toolchain_digest
 from .dates import build_date
 from .errors import BookError, Pos, Report
 from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import remove_scratch, write_atomic
+from .templating import template_dirs
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
@@ -86,8 +90,17 @@ def builders_for(formats: tuple[str, ...]):
     return [available[f]() for f in FORMATS if f in formats]
 
 
+def image_digest(doc_json: str, root: Path) -> str:
+    """The content of every image the document shows (paths alone would miss an edited image)."""
+    urls = sorted(set(re.findall(r'"t":\s*"Image".*?"c":\s*\[.*?\[\s*"((?:[^"\\]|\\.)*)"', doc_json)))
+    return digest(*[part for url in urls if (root / url).is_file() for part in (url, (root / url).read_bytes())])
+
+
 def build(options: BuildOptions, progress=None) -> BuildResult:
-    """Build the formats an edition asks for; raises BookError with every problem found."""
+    """Build the formats an edition asks for; raises BookError with every problem found.
+
+    `progress(event, name)` hears "start", "done" and "cached" for each format.
+    """
     result = BuildResult()
     book, report = check(options.root, options.edition, options.strict)
     result.report = report
@@ -102,18 +115,36 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     answers = options.answers or edition.answers
     out_dir = (options.out or book.root / "dist") / edition.name
     remove_scratch(out_dir)
+    cache = Cache(book.root)
+    toolchain = toolchain_digest(template_dirs(book.root))
     draft_state = prepare_draft(book, edition, date, out_dir, options.since) if edition.watermark else None
-    doc_json, labels = render_edition(assemble(book, date), edition, answers,
+    doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers,
                                       draft_state.metadata() if draft_state else None)
     ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                        date=date, page_size=options.page_size or book.meta.page_size,
                        pdf_variant=options.pdf_variant)
-    for builder in builders_for(options.formats):
-        if progress:
-            progress(builder.name)
-        result.outputs.extend(builder.build(ctx))
-        for message in getattr(builder, "warnings", []):
-            report.warning(Pos(str(book.meta.path)), message)
+    key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
+    notify = progress or (lambda event, name: None)
+
+    def run(builder) -> list[Path]:
+        targets = builder.targets(ctx)
+        if cache.fresh(targets, digest(key, builder.name)):
+            notify("cached", builder.name)
+            return targets
+        notify("start", builder.name)
+        written = builder.build(ctx)
+        cache.record(targets, digest(key, builder.name))
+        notify("done", builder.name)
+        return written
+
+    # pandoc (HTML, EPUB) runs in subprocesses while WeasyPrint lays out the PDF here: both cores work
+    builders = builders_for(options.formats)
+    with ThreadPoolExecutor(max_workers=len(builders) or 1) as pool:
+        futures = [pool.submit(run, b) for b in builders]
+        for builder, future in zip(builders, futures):
+            result.outputs.extend(future.result())
+            for message in getattr(builder, "warnings", []):
+                report.warning(Pos(str(book.meta.path)), message)
     if draft_state:
         result.outputs.extend(draft_state.write(labels, report))
     return result

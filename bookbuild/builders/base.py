@@ -38,5 +38,11 @@ class Builder:
 
     name = ""
 
+    def targets(self, ctx: BuildContext) -> list[Path]:
+        """What `build` writes (the cache checks these)."""
+        slug = ctx.book.meta.slug
+        return {"html": [ctx.out_dir / "html"], "epub": [ctx.out_dir / f"{slug}.epub"],
+                "pdf": [ctx.out_dir / f"{slug}.pdf", ctx.out_dir / "pagemap.json"]}[self.name]
+
     def build(self, ctx: BuildContext) -> list[Path]:
         raise NotImplementedError

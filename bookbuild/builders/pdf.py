@@ -16,6 +16,7 @@ import panflute as pf
 from ..output import temp_beside, write_atomic
 from ..pandoc import run_pandoc
 from ..templating import find_template
+from ..texmath import tex_to_html
 from .base import Builder, BuildContext, dump
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
@@ -30,6 +31,7 @@ MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
 def math_image(tex: str, display: bool) -> tuple[str, float, float, float] | None:
     """A formula as an SVG data URI, its width and height and its depth below the baseline (px); cached."""
     import ziamath
+    ziamath.config.svg2 = False  # plain paths, no <symbol>/<use>: WeasyPrint draws them faster
     try:
         svg = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display).svg()
     except Exception:  # ziamath raises many kinds of errors on TeX it cannot read
@@ -52,6 +54,10 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
         if not isinstance(elem, pf.Math):
             return None
         display = elem.format == "DisplayMath"
+        if not display:
+            text = tex_to_html(elem.text)
+            if text is not None:
+                return pf.RawInline(f'<span class="math-text">{text}</span>', format="html")
         rendered = math_image(elem.text, display)
         if rendered is None:
             problems.append(f"cannot typeset the formula {elem.text!r}; it is printed as code")
