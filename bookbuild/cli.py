@@ -29,6 +29,16 @@ def _formats(ctx, param, value: str | None) -> tuple[str, ...]:
     return chosen
 
 
+def _progress():
+    """Progress on a terminal (rich); nothing when stderr is a pipe or a file."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    console = Console(stderr=True)
+    labels = {"start": "building", "done": "built", "cached": "up to date:"}
+    return lambda event, name: console.print(f"[dim]{labels[event]}[/dim] {name}")
+
+
 class DefaultGroup(click.Group):
     """A group whose default command is `build`: `bookbuild --answers inline` builds."""
 
@@ -66,7 +76,7 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, out, s
     options = BuildOptions(root=root, edition=edition, formats=formats, answers=answers, page_size=page_size,
                            pdf_variant=pdf_variant, out=out, strict=strict, since=since)
     try:
-        result = run_build(options, progress=lambda name: click.echo(f"building {name}...", err=True))
+        result = run_build(options, progress=_progress())
     except BookError as exc:
         print_report(exc.report)
         if not exc.report.errors:
@@ -177,6 +187,30 @@ def import_gitbook(src, out) -> None:
     print_report(result.report)
     click.echo(result.summary())
     if result.report.errors:
+        sys.exit(EXIT_BOOK)
+
+
+@main.command()
+@book_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--edition", default="release", show_default=True, help="A named edition from book.yaml.")
+@click.option("--answers", type=click.Choice(ANSWER_MODES), help="Where answers go (default: the edition's).")
+def serve(root, port, edition, answers) -> None:
+    """Build the HTML site, serve it on localhost, rebuild and reload pages on every change."""
+    from .pipeline import BuildOptions
+    from .serve import serve as run_serve
+
+    options = BuildOptions(root=root, edition=edition, answers=answers)
+    try:
+        run_serve(options, port, log=lambda message: click.echo(message, err=True))
+    except OSError as exc:
+        click.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; choose another --port", err=True)
+        sys.exit(EXIT_BOOK)
+    except BookError as exc:
+        print_report(exc.report)
+        if not exc.report.items:
+            click.echo(f"error: {exc.message}", err=True)
         sys.exit(EXIT_BOOK)
 
 
