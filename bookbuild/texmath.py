@@ -115,7 +115,7 @@ class _Parser:
             if value in SPACES:
                 return SPACES[value]
             if value in FUNCTIONS:
-                return value
+                return f"\u2009{value}\u2009"  # log p, 2 ln 2: set apart as TeX does
             if value in ("mathbf", "boldsymbol", "bm"):
                 return f'<b>{self.group().replace("<i>", "").replace("</i>", "")}</b>'
             if value in ("mathrm", "text", "textrm", "operatorname", "mathit", "textit"):
@@ -155,4 +155,6 @@ def tex_to_html(tex: str) -> str | None:
         out = parser.sequence()
     except (Unsupported, IndexError):
         return None
+    out = re.sub("\u2009+", "\u2009", out)
+    out = re.sub("(" + "|".join(sorted(FUNCTIONS)) + ")\u2009\\(", r"\1(", out)  # max(a, b): no space
     return out.strip("\u2009")
