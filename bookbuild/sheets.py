@@ -1,7 +1,8 @@
 """Practice sheets: a printable choice of questions (or a sample interview) and its answer key.
 
 `make_sheet` reads top to bottom: check the book → choose the questions → render every Markdown
-field in one pandoc run → fill the Jinja template twice (sheet, key) → lay out the PDFs → write.
+field in one pandoc run → fill the Jinja template twice (sheet, key) → lay out the two PDFs side
+by side → write.
 
 Decisions the CLI contract leaves open:
 - The choice is balanced: topics take turns, and within a topic its difficulties take turns,
@@ -9,21 +10,27 @@ Decisions the CLI contract leaves open:
   book order, so a topic's questions stay together and the key reads like the book.
 - Without --count a sheet has 20 questions, or every matching one when fewer match; only an
   explicit --count larger than what matches is an error.
-- Pages in the key come from <book root>/dist/release/pagemap.json. The sheet never builds the
+- The key holds answers, hints (for an interviewer to give) and flaw notes, not the prompts
+  again: whoever reads it has the sheet beside it, and a shorter key lays out faster.
+- Pages in the key come from <book root>/dist/release/pagemap.json. A sheet never builds the
   book's PDF (that takes far longer than a sheet); without the map the key says so.
-- Math is typeset to SVG for the HTML sheet too: one HTML serves the browser and WeasyPrint, and
-  it prints the same everywhere without scripts.
+- Math is set as the book's PDF sets it (typeset_math): simple inline formulas as text, the rest
+  as SVG. The HTML sheet gets the same: it prints alike everywhere, with no scripts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
+import multiprocessing
+import os
 import random
 import re
 import threading
 from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -47,10 +54,8 @@ from .pipeline import BuildResult, check
 from .templating import find_template, html_env
 
 DEFAULT_COUNT = 20
-SHEET_FORMATS = ("pdf", "html")
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}  # a 6x9 book still prints its sheets on A4
 _FIELD_MARK = re.compile(r"<!--sheet-field (\S+)-->\n?")
-_MATH_PROBE = re.compile(r'^<p><span class="math inline">(.*)</span></p>$', re.M)
 
 
 @dataclass(frozen=True)
@@ -101,13 +106,12 @@ class Sheet:
 
 def make_sheet(request: SheetRequest) -> BuildResult:
     """Write a sheet and its answer key; raises BookError with a sentence for the user."""
-    if "pdf" in request.formats:
-        _preload_weasyprint()
+    weasyprint_import = _import_weasyprint_meanwhile() if "pdf" in request.formats else None
     book, report = check(request.root)
     if book is None or report.errors:
         raise BookError("the book has errors", report)
     numbers = book_numbers(book)
-    pages = release_pages(book)
+    pages = release_pages(book, report)
     if request.interview:
         sheet = interview_sheet(book, numbers, pages, request)
     else:
@@ -117,25 +121,32 @@ def make_sheet(request: SheetRequest) -> BuildResult:
 
     fields = render_fields(book, numbers, sheet, report)
     date = build_date(book.root, book.meta.date).when.date().isoformat()
-    html = {key: render_html(book, sheet, fields, date, key=key) for key in (False, True)}
-    files: dict[Path, bytes | str] = {}
     out_dir = request.out or book.root / "dist" / "sheets"
-    for key in (False, True):
-        stem = sheet.name + ("-key" if key else "")
-        if "pdf" in request.formats:
-            files[out_dir / f"{stem}.pdf"] = render_pdf(html[key], book, f"{stem}.pdf", report)
-        if "html" in request.formats:
-            files[out_dir / f"{stem}.html"] = html[key]
+    pages_html = {out_dir / sheet.name: render_html(book, sheet, fields, date, key=False),
+                  out_dir / f"{sheet.name}-key": render_html(book, sheet, fields, date, key=True)}
+    files: dict[Path, bytes | str] = {}
+    if weasyprint_import:
+        weasyprint_import.join()
+        pdfs = render_pdfs({stem.with_name(f"{stem.name}.pdf"): html for stem, html in pages_html.items()},
+                           book, report)
+        files.update(pdfs)
+    if "html" in request.formats:
+        files.update({stem.with_name(f"{stem.name}.html"): html for stem, html in pages_html.items()})
     # everything is rendered before anything is written: a failure leaves the old files whole
     for path, data in files.items():
-        write_atomic(path, data)
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            raise BookError(f"cannot write {path}: {exc.strerror or exc}; choose another --out", report) from None
     return BuildResult(outputs=list(files), report=report)
 
 
-def _preload_weasyprint() -> None:
-    # importing WeasyPrint takes ~0.6 s, mostly in C (fontconfig, cffi) that lets other threads
-    # run: doing it now overlaps it with loading the book and running pandoc
-    threading.Thread(target=lambda: __import__("weasyprint"), daemon=True).start()
+def _import_weasyprint_meanwhile() -> threading.Thread:
+    # importing WeasyPrint takes ~0.5 s, much of it in C (fontconfig, cffi) and while pandoc runs:
+    # done in a thread, it overlaps with loading the book instead of adding to it
+    thread = threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True)
+    thread.start()
+    return thread
 
 
 # ---- choosing ---------------------------------------------------------------------------------
@@ -204,8 +215,10 @@ def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
 
 
 def _shuffled(rng: random.Random, items: Iterable) -> list:
-    out = list(items)  # callers pass items in a fixed order (book order, file order), so a seed
-    rng.shuffle(out)  # gives the same result on every machine
+    """A shuffled copy; callers pass items in a fixed order (book or file order), so that a seed
+    gives the same choice on every machine."""
+    out = list(items)
+    rng.shuffle(out)
     return out
 
 
@@ -214,14 +227,10 @@ def _round_robin(queues: list[Iterable]) -> Iterator:
     iterators = [iter(q) for q in queues]
     while iterators:
         for it in list(iterators):
-            item = next(it, _DONE)
-            if item is _DONE:
+            try:
+                yield next(it)
+            except StopIteration:
                 iterators.remove(it)
-            else:
-                yield item
-
-
-_DONE = object()
 
 
 def _book_order(numbers: dict[str, str], q: Question) -> tuple[int, ...]:
@@ -281,13 +290,18 @@ def interview_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] |
                  tuple(sections), pages is not None)
 
 
-def release_pages(book: Book) -> dict[str, int] | None:
+def release_pages(book: Book, report: Report) -> dict[str, int] | None:
     """Question id → page in the release PDF, from the page map its build wrote; None if none."""
     path = book.root / "dist" / "release" / "pagemap.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        built = path.stat().st_mtime
     except (OSError, ValueError):
         return None
+    sources = [book.meta.path, *(t.path for t in book.topics.values()), *(c.path for c in book.chapters)]
+    if any(source.stat().st_mtime > built for source in sources):
+        report.warning(Pos(str(path)), "the release PDF is older than the book's sources: the key's page "
+                       "numbers may be off; rebuild it with `build --format pdf`")
     return {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else None
 
 
@@ -314,8 +328,6 @@ def render_fields(book: Book, numbers: dict[str, str], sheet: Sheet, report: Rep
         footnotes_in_margin(doc)  # one HTML for many fields: notes stay with their text
     if '"t":"Image"' in doc_json:
         embed_images(doc, book.root / "questions")  # image paths in the bank are relative to questions/
-    if '"t":"Math"' in doc_json:
-        inline_math_as_text(doc)
     blocks: list[pf.Block] = []
     for div in doc.content:
         question, field = sources[div.identifier]
@@ -330,32 +342,6 @@ def render_fields(book: Book, numbers: dict[str, str], sheet: Sheet, report: Rep
                       dump(pf.Doc(*blocks, api_version=doc.api_version)))
     pieces = _FIELD_MARK.split(html)
     return {key: Markup(body.strip()) for key, body in zip(pieces[1::2], pieces[2::2])}
-
-
-def inline_math_as_text(doc: pf.Doc) -> None:
-    """Inline math that pandoc can write as HTML text ($p_i$, $n = 30$) is set as text.
-
-    WeasyPrint draws an SVG formula glyph by glyph, ~15 ms each: a key of twenty answers holds
-    a hundred small formulas and would take seconds. Display math, and inline math pandoc cannot
-    write as text (fractions, roots, accents), stay for typeset_math to render as SVG.
-    """
-    formulas: list[str] = []
-    doc.walk(lambda e, d: formulas.append(e.text) if _is_inline_math(e) else None)
-    unique = list(dict.fromkeys(formulas))
-    # one line each (a line break inside a formula would throw the count off)
-    probe = pf.Doc(*(pf.Para(pf.Math(" ".join(tex.split()), format="InlineMath")) for tex in unique))
-    html = run_pandoc(["-f", "json", "-t", "html5", "--wrap=none"], dump(probe))
-    written = _MATH_PROBE.findall(html)
-    if len(written) != len(unique):  # not the output expected: leave every formula to SVG
-        return
-    # pandoc writes what it cannot convert as the TeX source between dollars
-    as_text = {tex: out for tex, out in zip(unique, written) if not (out.startswith("$") and out.endswith("$"))}
-    doc.walk(lambda e, d: pf.RawInline(f'<span class="math inline">{as_text[e.text]}</span>', format="html")
-             if _is_inline_math(e) and e.text in as_text else None)
-
-
-def _is_inline_math(elem: pf.Element) -> bool:
-    return isinstance(elem, pf.Math) and elem.format == "InlineMath"
 
 
 def resolve_references(doc: pf.Doc, book: Book, numbers: dict[str, str]) -> None:
@@ -406,24 +392,39 @@ def render_html(book: Book, sheet: Sheet, fields: dict[str, Markup], date: str, 
         css=Markup(css.replace("</", "<\\/")))  # CSS cannot end the <style> element
 
 
-def render_pdf(html: str, book: Book, file_name: str, report: Report) -> bytes:
-    """The PDF of one sheet page: nothing fetched, and the same bytes for the same input."""
-    import logging
+def render_pdfs(documents: dict[Path, str], book: Book, report: Report) -> dict[Path, bytes]:
+    """Each HTML page as a PDF; with two cores, the first is laid out in a second process.
 
+    WeasyPrint lays out on one core: the sheet and its key side by side take the time of the
+    longer one. The worker is forked after WeasyPrint is imported, so it starts at once.
+    """
+    jobs = [(html, _pdf_identifier(book, path)) for path, html in documents.items()]
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            in_worker = pool.submit(pdf_bytes, *jobs[0])
+            here = [pdf_bytes(*job) for job in jobs[1:]]
+            results = [in_worker.result(), *here]
+    else:
+        results = [pdf_bytes(*job) for job in jobs]
+    out = {}
+    for path, (pdf, messages) in zip(documents, results):
+        for message in messages:
+            report.warning(Pos(str(book.meta.path)), f"{path.name} layout: {message}")
+        out[path] = pdf
+    return out
+
+
+def _pdf_identifier(book: Book, path: Path) -> bytes:
+    # WeasyPrint would draw a random identifier: a fixed one keeps the bytes reproducible
+    return hashlib.sha256(f"{book.meta.identifier} {path.name}".encode("utf-8")).hexdigest()[:32].encode("ascii")
+
+
+def pdf_bytes(html: str, identifier: bytes) -> tuple[bytes, list[str]]:
+    """One self-contained HTML page as PDF bytes, and WeasyPrint's complaints; nothing is fetched."""
     import weasyprint
 
-    from .builders.pdf import _Collect, _fetcher_class
+    from .builders.pdf import collect_messages, fetcher
 
-    handler = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
-        document = weasyprint.HTML(string=html, url_fetcher=_fetcher_class()()).render()
-        # a fixed identifier (WeasyPrint would draw a random one) keeps the bytes reproducible
-        identifier = hashlib.sha256(f"{book.meta.identifier} {file_name}".encode("utf-8")).hexdigest()[:32]
-        pdf = document.write_pdf(pdf_identifier=identifier.encode("ascii"))
-    finally:
-        logger.removeHandler(handler)
-    for message in handler.messages:
-        report.warning(Pos(str(book.meta.path)), f"{file_name} layout: {message}")
-    return pdf
+    with collect_messages() as messages:
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher()).render()
+        return document.write_pdf(pdf_identifier=identifier), messages

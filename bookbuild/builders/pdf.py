@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import logging
 import mimetypes
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import panflute as pf
@@ -18,6 +20,7 @@ from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
 from .base import Builder, BuildContext, dump
+from .pdf_layout import BODY_MARK, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
 PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
@@ -116,34 +119,55 @@ def mark_short_blocks(doc: pf.Doc) -> None:
     doc.walk(action)
 
 
-def _fetcher_class():
+def fetcher():
+    """A WeasyPrint URL fetcher for data: URLs only: everything the PDF needs is embedded."""
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
-        """Everything the PDF needs is embedded; any other URL is refused (no files, no network)."""
-
         def fetch(self, url, headers=None):
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             raise ValueError(f"refused to fetch {url!r}: outputs use only embedded resources")
-    return DataOnlyFetcher
+    return DataOnlyFetcher()
 
 
 class _Collect(logging.Handler):
-    def __init__(self):
+    def __init__(self, messages: list[str]):
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.messages = messages
 
     def emit(self, record):
         self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def collect_messages():
+    """What WeasyPrint logs meanwhile (it is silent unless a handler listens)."""
+    messages: list[str] = []
+    handler = _Collect(messages)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def mark_pieces(doc: pf.Doc) -> int:
+    """Mark where the book may be cut for parallel layout: before each part opener."""
+    marks = 0
+    for i in reversed(range(len(doc.content))):
+        block = doc.content[i]
+        if isinstance(block, pf.Header) and block.level == 1 and "part" in block.classes:
+            doc.content.insert(i, pf.RawBlock(CHUNK_MARK, format="html"))
+            marks += 1
+    return marks
 
 
 class PdfBuilder(Builder):
     name = "pdf"
 
     def build(self, ctx: BuildContext) -> list[Path]:
-        import weasyprint
-
         root = ctx.book.root
         target = ctx.out_dir / f"{ctx.book.meta.slug}.pdf"
         doc = ctx.document()
@@ -152,35 +176,89 @@ class PdfBuilder(Builder):
         mark_short_blocks(doc)
         typeset_math(doc, problems)
         embed_images(doc, root)
-        html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--toc", "--toc-depth=2",
+        pieces = mark_pieces(doc)
+        html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc", "--toc-depth=2",
                            f"--template={find_template(root, 'pdf.html')}",
                            "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
                           dump(doc))
-        css = find_template(root, "pdf.css").read_text(encoding="utf-8")
-        css += "\n" + page_css(ctx.page_size)
-        handler = _Collect()
-        logger = logging.getLogger("weasyprint")
-        logger.addHandler(handler)
+        css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
+        workers = min(os.cpu_count() or 1, pieces + 1)
+        parallel = (workers > 1 and not ctx.pdf_variant and BODY_MARK in html
+                    and not os.environ.get("BOOKBUILD_PDF_SERIAL"))
+        tmp = temp_beside(target)
         try:
-            document = weasyprint.HTML(string=html, base_url=root.as_uri() + "/",
-                                       url_fetcher=_fetcher_class()()).render(
-                stylesheets=[weasyprint.CSS(string=css)])
-            pagemap = {}
-            for number, page in enumerate(document.pages, 1):
-                for anchor in page.anchors:
-                    if anchor.startswith("q-"):
-                        pagemap.setdefault(anchor[2:], number)
-            tmp = temp_beside(target)
-            try:
-                options = {"pdf_variant": ctx.pdf_variant} if ctx.pdf_variant else {}
-                document.write_pdf(tmp, pdf_identifier=ctx.book.meta.identifier.encode("utf-8")[:32], **options)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
+            if parallel:
+                messages, page_map = self._parallel(ctx, html, css, tmp, workers)
+            else:
+                messages, page_map = self._serial(ctx, html, css, tmp)
+            os.replace(tmp, target)
         finally:
-            logger.removeHandler(handler)
+            tmp.unlink(missing_ok=True)
+        pagemap = {name[2:]: page for name, page in sorted(page_map.items()) if name.startswith("q-")}
         pagemap_path = ctx.out_dir / "pagemap.json"
-        write_atomic(pagemap_path, json.dumps(dict(sorted(pagemap.items())), indent=1) + "\n")
+        write_atomic(pagemap_path, json.dumps(pagemap, indent=1) + "\n")
+        _remember_pages(root, target, page_map)
         # WeasyPrint also reports CSS it ignores (pandoc's highlighting CSS has some): not the author's concern
-        self.warnings = problems + [f"PDF layout: {m}" for m in handler.messages if not m.startswith("Ignored")]
+        self.warnings = problems + sorted({f"PDF layout: {m}" for m in messages if not m.startswith("Ignored")})
         return [target, pagemap_path]
+
+    def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path) -> tuple[list[str], dict[str, int]]:
+        """The whole book in one WeasyPrint document (also the tagged PDF/UA variant)."""
+        import weasyprint
+
+        with collect_messages() as messages:
+            document = weasyprint.HTML(string=html, base_url=ctx.book.root.as_uri() + "/",
+                                       url_fetcher=fetcher()).render(stylesheets=[weasyprint.CSS(string=css)])
+            options = {"pdf_variant": ctx.pdf_variant} if ctx.pdf_variant else {}
+            document.write_pdf(tmp, pdf_identifier=_identifier(ctx), **options)
+        page_map: dict[str, int] = {}
+        for number, page in enumerate(document.pages, 1):
+            for anchor in page.anchors:
+                page_map.setdefault(anchor, number)
+        return messages, page_map
+
+    def _parallel(self, ctx: BuildContext, html: str, css: str, tmp: Path, workers: int) -> tuple[list[str], dict[str, int]]:
+        """The book cut at its part openers and laid out on every core, then merged."""
+        meta = ctx.book.meta
+        guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
+        with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder, \
+                ParallelLayout(ctx.book.root.as_uri() + "/", css, workers) as layout:
+            try:
+                pieces, page_map = layout.layout(html, guess)
+            except (NoFixedPoint, EOFError, OSError):
+                # no fixed point, or a worker could not start (e.g. Python read its program from stdin)
+                return self._serial(ctx, html, css, tmp)
+            paths = layout.write(len(pieces), Path(folder), _identifier(ctx))
+            stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
+            info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",
+                    "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
+            if meta.author:
+                info["/Author"] = meta.author
+            merge(paths, pieces, tmp, info, meta.language)
+        messages = [m for piece in pieces.values() for m in piece.messages]
+        return messages, page_map
+
+
+def _identifier(ctx: BuildContext) -> bytes:
+    return ctx.book.meta.identifier.encode("utf-8")[:32]
+
+
+def _pages_file(root: Path) -> Path:
+    return root / ".bookbuild-cache" / "pdf-pages.json"
+
+
+def _recall_pages(root: Path, target: Path) -> dict[str, int]:
+    """The page of every anchor in the last build of this PDF: the first guess of the next layout."""
+    try:
+        return json.loads(_pages_file(root).read_text()).get(str(target), {})
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_pages(root: Path, target: Path, page_map: dict[str, int]) -> None:
+    try:
+        known = json.loads(_pages_file(root).read_text())
+    except (OSError, ValueError):
+        known = {}
+    known[str(target)] = page_map
+    write_atomic(_pages_file(root), json.dumps(known, sort_keys=True))
