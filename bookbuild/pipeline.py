@@ -17,6 +17,7 @@ from bookbuild.filters import draft as draft_furniture
 from . import draft as drafting
 from .assemble import assemble
 from .builders.base import BuildContext, dump
+from .builders.epub import COVER_IMAGES
 from .cache import Cache, digest, toolchain_digest
 from .dates import build_date
 from .errors import BookError, Pos, Report
@@ -92,8 +93,9 @@ def builders_for(formats: tuple[str, ...]):
 
 def image_digest(doc_json: str, root: Path) -> str:
     """The content of every image the document shows (paths alone would miss an edited image)."""
-    urls = sorted(set(re.findall(r'"t":\s*"Image".*?"c":\s*\[.*?\[\s*"((?:[^"\\]|\\.)*)"', doc_json)))
-    return digest(*[part for url in urls if (root / url).is_file() for part in (url, (root / url).read_bytes())])
+    urls = set(re.findall(r'"t":\s*"Image".*?"c":\s*\[.*?\[\s*"((?:[^"\\]|\\.)*)"', doc_json))
+    urls |= set(COVER_IMAGES)  # the EPUB cover, when the book has one
+    return digest(*[part for url in sorted(urls) if (root / url).is_file() for part in (url, (root / url).read_bytes())])
 
 
 def build(options: BuildOptions, progress=None) -> BuildResult:

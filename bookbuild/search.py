@@ -9,9 +9,12 @@ Browsers refuse `fetch` and ES modules on `file://`, so the index is a plain
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import panflute as pf
+
+from .texmath import DOUBLE_STRUCK, FUNCTIONS, GREEK, RELATIONS, SYMBOLS
 
 GLOBAL = "BOOKBUILD_SEARCH"
 # Containers whose text is indexed elsewhere (questions) or never (answers: no spoilers in results;
@@ -32,8 +35,51 @@ class SearchEntry:
                 "url": url, "where": where, **self.extra}
 
 
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+_STYLED = re.compile(r"\\(?:mathbb|mathbf|mathrm|mathit|mathcal|boldsymbol|operatorname|text|textrm)\s*\{([^{}]*)\}")
+
+
+def math_text(tex: str) -> str:
+    """TeX as a reader would type it into a search box: `\\lambda_{\\max}` → `λ_max`."""
+    def styled(m: re.Match) -> str:
+        inner = m.group(1).strip()
+        return DOUBLE_STRUCK.get(inner, inner) if m.group(0).startswith("\\mathbb") else inner
+
+    def command(m: re.Match) -> str:
+        name = m.group(1)
+        for table in (GREEK, RELATIONS, SYMBOLS):
+            if name in table:
+                return f" {table[name]} " if table is RELATIONS else table[name]
+        if name in FUNCTIONS:
+            return name + " "
+        return " " if name in (",", ";", ":", "quad", "qquad") else ""  # \left, \big...: layout only
+
+    def group(text: str) -> str:
+        text = text.strip()
+        return text if re.fullmatch(r"\w+", text) else f"({text})"
+
+    text = _STYLED.sub(styled, tex)
+    text = _FRAC.sub(lambda m: f"{group(m.group(1))}/{group(m.group(2))}", text)
+    text = _SQRT.sub(lambda m: "√" + group(m.group(1)), text)
+    text = _COMMAND.sub(command, re.sub(r"(?<!\\)[{}]", "", text))
+    return " ".join(text.split())
+
+
 def _text(elem: pf.Element) -> str:
-    return " ".join(pf.stringify(elem).split())
+    """The words of an element, math included (as text), in reading order."""
+    parts: list[str] = []
+
+    def action(e, d):  # panflute walks children before their parent
+        if isinstance(e, pf.Math):
+            parts.append(math_text(e.text))
+        elif isinstance(e, (pf.Str, pf.Code, pf.CodeBlock)):
+            parts.append(e.text)
+        elif isinstance(e, (pf.Space, pf.SoftBreak, pf.LineBreak, pf.Block)):
+            parts.append(" ")
+    elem.walk(action)
+    return " ".join("".join(parts).split())
 
 
 def _question(div: pf.Div) -> SearchEntry:

@@ -69,6 +69,10 @@ def test_feedback_links_and_chapter_notes(draft_book):
     assert 'href="mailto:me@example.org?subject=Question%20mean-median"' in page
     assert 'href="mailto:me@example.org?subject=Question%20chapter-basics"' in page
     assert "feedback-note" in page
+    for html in (draft_book / "dist/draft/html").glob("*.html"):
+        assert 'class="draft-banner"' in html.read_text() and "DRAFT · 1.2.3" in html.read_text(), html.name
+    build(BuildOptions(root=draft_book, formats=("html",)))
+    assert not any("draft-banner" in p.read_text() for p in (draft_book / "dist/release/html").glob("*.html"))
 
 
 def test_scripted_edit_lists_exactly_three_changes_in_every_format(draft_book):

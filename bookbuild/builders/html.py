@@ -1,19 +1,26 @@
-"""The chunked HTML site: one page per chapter, sidebar contents, previous/next links."""
+"""The chunked HTML site: one page per chapter, sidebar contents, previous/next links, search."""
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import panflute as pf
 
 from ..output import new_folder, swap_folder
 from ..pandoc import run_pandoc
+from ..search import index_script, search_entries
 from ..templating import find_template
 from .base import Builder, BuildContext, dump
 
 ASSETS = "_assets"
+SCRIPT = "site.js"
+STYLESHEET = "book.css"
+SEARCH_INDEX = "search-index.js"
 
 
 def localise_images(doc: pf.Doc, root: Path) -> dict[str, Path]:
@@ -29,6 +36,111 @@ def localise_images(doc: pf.Doc, root: Path) -> dict[str, Path]:
     return files
 
 
+def _words(text: str) -> list[pf.Inline]:
+    out: list[pf.Inline] = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append(pf.Space())
+        out.append(pf.Str(word))
+    return out
+
+
+def _child(div: pf.Div, cls: str) -> pf.Div | None:
+    return next((b for b in div.content if isinstance(b, pf.Div) and cls in b.classes), None)
+
+
+def _details(answer: pf.Div) -> list[pf.Block]:
+    """An inline answer as `<details id="a-…">`, closed until the reader asks."""
+    blocks = list(answer.content)
+    summary = "Answer"
+    # the answers filter opens an inline answer with a bold "Answer 5.12": it becomes the summary
+    if blocks and isinstance(blocks[0], pf.Para) and len(blocks[0].content) == 1 \
+            and isinstance(blocks[0].content[0], pf.Strong):
+        summary = " ".join(pf.stringify(blocks.pop(0)).split())
+    attrs = {"id": answer.identifier, "class": " ".join(answer.classes), **answer.attributes}
+    opening = "<details" + "".join(f' {name}="{html.escape(value)}"' for name, value in attrs.items()
+                                   if value and re.fullmatch(r"[a-z][a-z0-9-]*", name)) + ">"
+    return [pf.RawBlock(f"{opening}\n<summary>{html.escape(summary)}</summary>", format="html"),
+            *blocks, pf.RawBlock("</details>", format="html")]
+
+
+def prepare_questions(doc: pf.Doc, answers: str) -> None:
+    """HTML only: a permalink on every question head, answers that know their question's
+    difficulty (for the filter), and inline answers as `<details>`."""
+    difficulty: dict[str, str] = {}
+
+    def action(elem, d):
+        if not (isinstance(elem, pf.Div) and "question" in elem.classes):
+            return None
+        number = elem.attributes.get("data-number", "")
+        qid = elem.attributes.get("data-qid", elem.identifier[2:])
+        difficulty[qid] = elem.attributes.get("data-difficulty", "")
+        head = _child(elem, "question-head")
+        if head is not None and head.content and isinstance(head.content[0], (pf.Para, pf.Plain)):
+            # the mark is for the eye; screen readers hear the words (a name the visible text is part of)
+            head.content[0].content.extend([pf.Space(), pf.Link(
+                pf.Span(pf.Str("¶"), attributes={"aria-hidden": "true"}),
+                pf.Span(*_words(f"Link to question {number}"), classes=["visually-hidden"]),
+                url="#" + elem.identifier, classes=["permalink"], title=f"Link to question {number}")])
+        answer = _child(elem, "answer")
+        if answer is not None and answers == "inline":
+            answer.attributes["data-difficulty"] = difficulty[qid]
+            at = list(elem.content).index(answer)
+            elem.content[at:at + 1] = _details(answer)
+        return None
+
+    doc.walk(action)
+    if answers == "appendix":
+        def mark(elem, d):
+            if isinstance(elem, pf.Div) and "answer" in elem.classes:
+                elem.attributes["data-difficulty"] = difficulty.get(elem.attributes.get("data-qid", ""), "")
+        doc.walk(mark)
+
+
+_MAIN = re.compile(r"<main\b.*?</main>", re.S)
+_TOC = re.compile(r'<nav\b[^>]*\bid="TOC".*?</nav>', re.S)
+_HEADING = re.compile(r"<(/?)h([1-6])(?=[\s>])")
+_ID = re.compile(r'\sid="([^"]+)"')
+_HREF = re.compile(r'<a href="([^"#]*)(?:#[^"]*)?"')
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def _one_h1(main: str) -> str:
+    """Shift the page's headings so that its top heading (a chapter is an h2 in the book) is an h1."""
+    levels = [int(m.group(2)) for m in _HEADING.finditer(main)]
+    shift = min(levels, default=1) - 1
+    if not shift:
+        return main
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) - shift}", main)
+
+
+def _mark_current(toc: str, page: str) -> str:
+    """`aria-current="page"` on the first contents entry that points into this page."""
+    for m in _HREF.finditer(toc):
+        if unquote(m.group(1)) == page:
+            at = m.start() + len("<a")
+            return toc[:at] + ' aria-current="page"' + toc[at:]
+    return toc
+
+
+def finish_pages(folder: Path, book_title: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Fix up every page pandoc wrote; the page of every id, and every page's title."""
+    page_of: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    for path in sorted(folder.glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        text = _MAIN.sub(lambda m: _one_h1(m.group(0)), text, count=1)
+        text = _TOC.sub(lambda m: _mark_current(m.group(0), path.name), text, count=1)
+        path.write_text(text, encoding="utf-8")
+        main = _MAIN.search(text)
+        for ident in _ID.findall(main.group(0) if main else ""):
+            page_of.setdefault(html.unescape(ident), path.name)
+        title = _TITLE.search(text)
+        titles[path.name] = html.unescape(" ".join(title.group(1).split())).removesuffix(f" – {book_title}") \
+            if title else path.stem
+    return page_of, titles
+
+
 class HtmlBuilder(Builder):
     name = "html"
 
@@ -37,6 +149,8 @@ class HtmlBuilder(Builder):
         target = ctx.out_dir / "html"
         fresh = new_folder(target)
         doc = ctx.document()
+        entries = search_entries(doc)
+        prepare_questions(doc, ctx.answers)
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-assets-") as stage:
                 # pandoc reads the images (it must not find the output folder already there)
@@ -45,12 +159,15 @@ class HtmlBuilder(Builder):
                     shutil.copyfile(source, Path(stage) / url)
                 run_pandoc(["-f", "json", "-t", "chunkedhtml", "-o", str(fresh), "--split-level=2",
                             "--chunk-template=%i.html", f"--resource-path={stage}", "--toc", "--toc-depth=3",
-                            "--mathml", f"--template={find_template(root, 'site.html')}",
+                            "--mathml", "--wrap=none", f"--template={find_template(root, 'site.html')}",
                             "-V", f"version={ctx.book.meta.version}"], dump(doc))
                 if (Path(stage) / ASSETS).is_dir():
                     shutil.copytree(Path(stage) / ASSETS, fresh / ASSETS, dirs_exist_ok=True)
-            shutil.copyfile(find_template(root, "book.css"), fresh / "book.css")
             (fresh / "sitemap.json").unlink(missing_ok=True)
+            page_of, titles = finish_pages(fresh, ctx.book.meta.title)
+            (fresh / SEARCH_INDEX).write_text(index_script(entries, page_of, titles), encoding="utf-8")
+            for name in (STYLESHEET, SCRIPT):
+                shutil.copyfile(find_template(root, name), fresh / name)
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise

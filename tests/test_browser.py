@@ -1,0 +1,249 @@
+"""The HTML site in a real browser (Debian's chromium, driven by selenium), opened from file://:
+question → answer → back, the difficulty filter and "hide answers" from the keyboard, offline search,
+axe-core, and the README's screenshots."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bookbuild.pipeline import BuildOptions, build
+from conftest import EPOCH, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+IMAGES = ROOT / "docs" / "images"
+VIEWPORT = {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+CHAPTER_HEIGHT = 1120  # tall enough for a chapter's opening and its first question
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1280,900", "--force-color-profile=srgb", "--hide-scrollbars"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()),
+                       reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", VIEWPORT)
+    yield driver
+    driver.quit()
+
+
+def site_of(root: Path, answers: str = "appendix") -> Path:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    out = root.parent / f"out-{answers}"
+    build(BuildOptions(root=root, answers=answers, formats=("html",), out=out))
+    return out / "release" / "html"
+
+
+def visit(driver, url: str, fresh: bool = True) -> None:
+    """Open `url`; `fresh` forgets what the reader chose on earlier visits (localStorage)."""
+    driver.get(url)
+    if fresh:
+        driver.execute_script("window.localStorage.clear()")
+        driver.get(url)
+    wait_for(driver, "return document.readyState === 'complete' && document.documentElement.classList.contains('js')")
+
+
+def wait_for(driver, script: str, timeout: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+def css(driver, selector: str):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def in_view(driver, selector: str) -> bool:
+    return driver.execute_script(
+        "var r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return r.height > 0 && r.top >= -1 && r.top < window.innerHeight;", selector)
+
+
+def test_question_to_answer_and_back(browser, mini):
+    site = site_of(mini)
+    visit(browser, (site / "sec-basics.html").as_uri())
+    css(browser, "#q-var-scale a.to-answer").click()
+    wait_for(browser, "return location.href.endsWith('answers-sec-basics.html#a-var-scale')")
+    assert in_view(browser, "#a-var-scale")
+    css(browser, "#a-var-scale a.to-question").click()
+    wait_for(browser, "return location.href.endsWith('/sec-basics.html#q-var-scale')")
+    assert in_view(browser, "#q-var-scale")
+    css(browser, "#q-coin-fair a.permalink").click()
+    wait_for(browser, "return location.href.endsWith('/sec-basics.html#q-coin-fair')")
+    assert browser.execute_script("return document.querySelector('#TOC a[aria-current=page]').getAttribute('href')") \
+        == "sec-basics.html#sec-basics"
+
+
+def test_difficulty_filter_by_keyboard_remembers_and_reveals_targets(browser, mini):
+    from selenium.webdriver.common.keys import Keys
+    site = site_of(mini)
+    visit(browser, (site / "sec-basics.html").as_uri())
+    assert all(css(browser, f"#q-{q}").is_displayed() for q in ("mean-median", "var-scale", "coin-fair"))
+    for level in ("medium", "hard"):
+        box = css(browser, f".difficulty-filter input[value={level}]")
+        box.send_keys(Keys.SPACE)  # focus and press Space: no mouse
+        assert not box.is_selected()
+    assert css(browser, "#q-mean-median").is_displayed()
+    assert not css(browser, "#q-var-scale").is_displayed() and not css(browser, "#q-coin-fair").is_displayed()
+    assert css(browser, ".practice-status").text == "Showing 1 of 3 questions."
+    # remembered on the next page and the next visit; answers of hidden questions hide too
+    visit(browser, (site / "answers-sec-basics.html").as_uri(), fresh=False)
+    assert css(browser, "#a-mean-median").is_displayed() and not css(browser, "#a-coin-fair").is_displayed()
+    visit(browser, (site / "sec-basics.html").as_uri() + "#q-coin-fair", fresh=False)
+    assert css(browser, "#q-coin-fair").is_displayed(), "a link to a filtered-out question shows it"
+    assert not css(browser, "#q-var-scale").is_displayed()
+    assert not css(browser, ".difficulty-filter input[value=hard]").is_selected()
+
+
+def test_inline_answers_open_on_request_and_hide_on_switch(browser, mini):
+    from selenium.webdriver.common.keys import Keys
+    site = site_of(mini, "inline")
+    visit(browser, (site / "sec-basics.html").as_uri())
+    answer_text = "#a-mean-median > p"
+    assert browser.execute_script("return document.getElementById('a-mean-median').open") is False
+    assert not css(browser, answer_text).is_displayed()
+    summary = css(browser, "#a-mean-median > summary")
+    summary.send_keys(Keys.ENTER)
+    assert browser.execute_script("return document.getElementById('a-mean-median').open") is True
+    assert css(browser, answer_text).is_displayed()
+    switch = css(browser, ".hide-answers-switch input")
+    assert switch.get_attribute("role") == "switch"
+    switch.send_keys(Keys.SPACE)
+    assert not css(browser, "#a-mean-median").is_displayed() and css(browser, "#q-mean-median").is_displayed()
+    visit(browser, (site / "sec-basics.html").as_uri() + "#a-var-scale", fresh=False)
+    assert css(browser, "#a-var-scale").is_displayed() and browser.execute_script(
+        "return document.getElementById('a-var-scale').open"), "a link to an answer opens it"
+
+
+def test_without_javascript_everything_is_visible(browser, mini):
+    site = site_of(mini, "inline")
+    visit(browser, (site / "sec-basics.html").as_uri())
+    css(browser, ".difficulty-filter input[value=hard]").click()  # a saved choice that must not apply
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get((site / "sec-basics.html").as_uri())
+        assert all(css(browser, f"#q-{q}").is_displayed() for q in ("mean-median", "var-scale", "coin-fair"))
+        assert all(css(browser, f"#a-{q} > summary").is_displayed() for q in ("mean-median", "var-scale", "coin-fair"))
+        assert not css(browser, ".site-search").is_displayed()
+        assert "js" not in browser.execute_script("return document.documentElement.className")
+        assert browser.find_elements("css selector", ".practice-tools") == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_search_from_file_url_finds_a_question_by_a_word_of_its_prompt(browser, mini):
+    from selenium.webdriver.common.keys import Keys
+    site = site_of(mini)
+    visit(browser, (site / "sec-intro.html").as_uri())
+    field = css(browser, "#search-input")
+    assert field.is_displayed()
+    field.send_keys("median")
+    wait_for(browser, "return document.querySelectorAll('#search-results a').length > 0")
+    first = css(browser, "#search-results a")
+    assert first.get_attribute("href").endswith("/sec-basics.html#q-mean-median")
+    assert "2 Basics" in first.text and "Question 2.1" in first.text and "EASY" in first.text.upper()
+    assert browser.execute_script("return document.querySelector('#search-results mark').textContent").lower() == "median"
+    field.send_keys(Keys.ARROW_DOWN)
+    assert browser.switch_to.active_element.get_attribute("href") == first.get_attribute("href")
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(browser, "return location.href.endsWith('/sec-basics.html#q-mean-median')")
+    assert in_view(browser, "#q-mean-median")
+    # sections are found by their text; a miss says so
+    field = css(browser, "#search-input")
+    field.clear()
+    field.send_keys("footnote")
+    wait_for(browser, "return document.querySelectorAll('#search-results a').length > 0")
+    assert css(browser, "#search-results a").get_attribute("href").endswith("/sec-intro.html#sec-intro")
+    field.clear()
+    field.send_keys("zzyzx")
+    wait_for(browser, "return document.getElementById('search-status').textContent.startsWith('No results')")
+    field.send_keys(Keys.ESCAPE)
+    assert not css(browser, "#search-panel").is_displayed()
+
+
+# --- the sample book: accessibility and the README's screenshots ---
+
+def run_axe(driver) -> list[dict]:
+    if not AXE.is_file():
+        pytest.fail("axe-core is not installed: run `npm ci --prefix tests/browser` (make install does)")
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(function (r) { done(r.violations.map(function (v) {"
+        "  return {id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(function (n) {"
+        "    return n.target.join(' '); })}; })); }, function (e) { done(String(e)); });")
+    assert isinstance(result, list), result
+    return result
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violations(browser, sample_builds, scheme):
+    appendix, inline = sample_builds["appendix"] / "html", sample_builds["inline"] / "html"
+    pages = [appendix / "index.html", appendix / "sec-probability-statistics.html",
+             appendix / "answers-sec-probability-statistics.html", appendix / "answers.html",
+             inline / "sec-probability-statistics.html"]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+    found = {}
+    try:
+        for page in pages:
+            visit(browser, page.as_uri())
+            found[page.relative_to(page.parent.parent.parent).as_posix()] = run_axe(browser)
+        css(browser, "#search-input").send_keys("gradient")  # with the search results open, too
+        wait_for(browser, "return document.querySelectorAll('#search-results a').length > 0")
+        found["inline chapter, searching"] = run_axe(browser)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    serious = {page: [v for v in violations if v["impact"] in ("serious", "critical")]
+               for page, violations in found.items()}
+    assert not any(serious.values()), json.dumps(serious, indent=1)
+
+
+def test_readme_screenshots(browser, sample_builds):
+    from selenium.webdriver.common.keys import Keys
+    site = sample_builds["appendix"] / "html"
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    # a page with questions, from its top: contents, practice tools, the first questions
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**VIEWPORT, "height": CHAPTER_HEIGHT})
+    try:
+        visit(browser, (site / "sec-probability-statistics.html").as_uri())
+        chapter = IMAGES / "html-chapter.png"
+        browser.save_screenshot(str(chapter))
+    finally:
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", VIEWPORT)
+    browser.execute_script("document.head.insertAdjacentHTML('beforeend', '<style>*{caret-color:transparent!important}</style>')")
+    field = css(browser, "#search-input")
+    browser.execute_script("window.scrollTo(0, 0)")
+    field.send_keys("gradient descent")
+    wait_for(browser, "return document.querySelectorAll('#search-results a').length > 2")
+    search = IMAGES / "html-search.png"
+    browser.save_screenshot(str(search))
+    field.send_keys(Keys.ESCAPE)
+    from PIL import Image
+    for path, height in ((chapter, CHAPTER_HEIGHT), (search, VIEWPORT["height"])):
+        with Image.open(path) as image:
+            assert image.size == (VIEWPORT["width"], height), path
+    assert "docs/images/html-chapter.png" in (ROOT / "README.md").read_text()
+    assert "docs/images/html-search.png" in (ROOT / "README.md").read_text()
+
