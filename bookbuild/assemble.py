@@ -15,6 +15,8 @@ from pathlib import Path
 
 import panflute as pf
 
+from bookbuild.filters._text import words
+
 from .templating import markdown_env
 from .cache import Cache, digest
 from .dates import BuildDate
@@ -68,15 +70,6 @@ def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -
     return json.loads(cached)
 
 
-def _inlines(text: str) -> list[pf.Inline]:
-    out: list[pf.Inline] = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
-
-
 def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
     """Mark the chapter heading; make image paths relative to the book root."""
     for elem in doc.content:
@@ -119,7 +112,7 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
     api = None
     blocks: list[dict] = []
     for n, part in enumerate(book.meta.parts, 1):
-        header = pf.Header(*_inlines(part.title), level=1, identifier=f"part-{n}", classes=["part"])
+        header = pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"])
         blocks.append(header.to_json())
         for name, _ in part.chapters:
             if name not in parsed:

@@ -8,14 +8,10 @@ None: answers are removed.
 
 import panflute as pf
 
-
-def _words(text):
-    out = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
+try:
+    from ._text import words
+except ImportError:  # run as a script: pandoc --filter filters/answers.py
+    from _text import words
 
 
 def prepare(doc):
@@ -38,17 +34,17 @@ def action(elem, doc):
     if mode == "none":
         elem.content.remove(answer)
     elif mode == "inline":
-        answer.content.insert(0, pf.Para(pf.Strong(*_words(f"Answer {number}".strip()))))
+        answer.content.insert(0, pf.Para(pf.Strong(*words(f"Answer {number}".strip()))))
     else:
         elem.content.remove(answer)
         head = next((b for b in elem.content if isinstance(b, pf.Div) and "question-head" in b.classes), None)
-        link = pf.Link(*_words("Answer"), url="#" + answer.identifier, classes=["to-answer"],
+        link = pf.Link(*words("Answer"), url="#" + answer.identifier, classes=["to-answer"],
                        title=f"Answer to question {number}")
         if head and head.content:
             head.content[0].content.extend([pf.Space(), link])
-        back = pf.Link(*_words(f"Question {number}"), url="#" + elem.identifier, classes=["to-question"],
+        back = pf.Link(*words(f"Question {number}"), url="#" + elem.identifier, classes=["to-question"],
                        title=f"Back to question {number}")
-        answer.content.insert(0, pf.Para(pf.Strong(*_words(f"Answer {number}")), pf.Space(), pf.Str("·"), pf.Space(), back))
+        answer.content.insert(0, pf.Para(pf.Strong(*words(f"Answer {number}")), pf.Space(), pf.Str("·"), pf.Space(), back))
         if not doc.moved or doc.moved[-1][0] is not doc.answer_chapter:
             doc.moved.append((doc.answer_chapter, []))
         doc.moved[-1][1].append(answer)
@@ -63,7 +59,7 @@ def finalize(doc):
             attrs = chapter.attributes if chapter is not None else {}
             title = f"Chapter {attrs['data-chapter']}: {attrs.get('data-title', '')}" if "data-chapter" in attrs else "Answers"
             ident = "answers-" + (chapter.identifier if chapter is not None else "book")
-            doc.content.append(pf.Header(*_words(title), level=2, identifier=ident,
+            doc.content.append(pf.Header(*words(title), level=2, identifier=ident,
                                          classes=["answers-chapter", "unnumbered"]))
             doc.content.extend(answers)
     del doc.answer_mode, doc.answer_chapter, doc.moved

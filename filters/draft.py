@@ -7,14 +7,10 @@ a "What changed since the last draft" section at the front. Without the metadata
 
 import panflute as pf
 
-
-def _words(text):
-    out = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
+try:
+    from ._text import words
+except ImportError:  # run as a script: pandoc --filter filters/draft.py
+    from _text import words
 
 
 def feedback_url(template, ident):
@@ -33,7 +29,7 @@ def action(elem, doc):
         qid = elem.attributes.get("data-qid", elem.identifier[2:])
         head = next((b for b in elem.content if isinstance(b, pf.Div) and "question-head" in b.classes), None)
         if head and head.content:
-            link = pf.Link(*_words("Send feedback"), url=feedback_url(doc.draft["feedback"], qid),
+            link = pf.Link(*words("Send feedback"), url=feedback_url(doc.draft["feedback"], qid),
                            classes=["feedback-link"], title=f"Feedback on question {qid}")
             head.content[0].content.extend([pf.Space(), link])
     return None
@@ -41,13 +37,13 @@ def action(elem, doc):
 
 def _changes_section(doc):
     changes = doc.draft.get("changes") or {}
-    blocks = [pf.Header(*_words("What changed since the last draft"), level=1, identifier="draft-changes",
+    blocks = [pf.Header(*words("What changed since the last draft"), level=1, identifier="draft-changes",
                         classes=["front-matter", "unnumbered"]),
-              pf.Para(*_words(f"Draft {doc.draft.get('stamp', '')}."))]
+              pf.Para(*words(f"Draft {doc.draft.get('stamp', '')}."))]
     if not changes.get("since"):
-        blocks.append(pf.Para(*_words("This is the first draft: there is no earlier one to compare with.")))
+        blocks.append(pf.Para(*words("This is the first draft: there is no earlier one to compare with.")))
         return blocks
-    blocks.append(pf.Para(*_words(f"Compared with {changes['since']}.")))
+    blocks.append(pf.Para(*words(f"Compared with {changes['since']}.")))
     shown = False
     for title, key in (("Added", "added"), ("Reworded", "reworded"), ("Re-answered", "reanswered")):
         ids = changes.get(key) or []
@@ -58,31 +54,31 @@ def _changes_section(doc):
         for qid in ids:
             label = doc.draft_labels.get(f"q:{qid}")
             text = f"Question {label['number']}" if label else qid
-            items.append(pf.ListItem(pf.Plain(pf.Link(*_words(text), url=f"#q-{qid}", classes=["xref", "xref-q"]),
+            items.append(pf.ListItem(pf.Plain(pf.Link(*words(text), url=f"#q-{qid}", classes=["xref", "xref-q"]),
                                               pf.Space(), pf.Code(qid))))
-        blocks += [pf.Para(pf.Strong(*_words(title))), pf.BulletList(*items)]
+        blocks += [pf.Para(pf.Strong(*words(title))), pf.BulletList(*items)]
     removed = changes.get("removed") or []
     if removed:
         shown = True
         excerpts = changes.get("removed-excerpts") or [""] * len(removed)
         blocks += [pf.Para(pf.Strong(pf.Str("Removed"))),
-                   pf.BulletList(*[pf.ListItem(pf.Plain(pf.Code(i), pf.Str(":"), pf.Space(), *_words(e)))
+                   pf.BulletList(*[pf.ListItem(pf.Plain(pf.Code(i), pf.Str(":"), pf.Space(), *words(e)))
                                    for i, e in zip(removed, excerpts)])]
     chapters = changes.get("chapters") or []
     if chapters:
         shown = True
-        blocks += [pf.Para(pf.Strong(*_words("Chapters changed"))),
-                   pf.BulletList(*[pf.ListItem(pf.Plain(*_words(t))) for t in chapters])]
+        blocks += [pf.Para(pf.Strong(*words("Chapters changed"))),
+                   pf.BulletList(*[pf.ListItem(pf.Plain(*words(t))) for t in chapters])]
     if not shown:
-        blocks.append(pf.Para(*_words("Nothing changed.")))
+        blocks.append(pf.Para(*words("Nothing changed.")))
     return blocks
 
 
 def _note(doc, chapter):
     stem = chapter.attributes.get("data-file", "").removesuffix(".md") or chapter.identifier
-    inlines = _words(f"This chapter is a draft ({doc.draft.get('stamp', '')}). What is unclear, wrong or missing?")
+    inlines = words(f"This chapter is a draft ({doc.draft.get('stamp', '')}). What is unclear, wrong or missing?")
     if doc.draft.get("feedback"):
-        inlines += [pf.Space(), pf.Link(*_words("Send feedback"), url=feedback_url(doc.draft["feedback"], f"chapter-{stem}"),
+        inlines += [pf.Space(), pf.Link(*words("Send feedback"), url=feedback_url(doc.draft["feedback"], f"chapter-{stem}"),
                                         classes=["feedback-link"])]
         inlines.append(pf.Str("."))
     return pf.Div(pf.Para(*inlines), classes=["feedback-note"])

@@ -9,21 +9,17 @@ The id → number map goes into the metadata field `bookbuild-labels` for the xr
 
 import panflute as pf
 
+try:
+    from ._text import words
+except ImportError:  # run as a script: pandoc --filter filters/number.py
+    from _text import words
+
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"]
 
 
 def anchor(identifier):
     """The id a label becomes: `sec:intro` → `sec-intro`."""
     return identifier.replace(":", "-")
-
-
-def _words(text):
-    out = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
 
 
 def prepare(doc):
@@ -48,7 +44,7 @@ def action(elem, doc):
         _label(doc, "q:" + qid, "q", number, elem.identifier)
         for child in elem.content:
             if isinstance(child, pf.Div) and "question-head" in child.classes and child.content:
-                label = pf.Span(pf.Strong(*_words(f"Question {number}")), classes=["question-number"])
+                label = pf.Span(pf.Strong(*words(f"Question {number}")), classes=["question-number"])
                 child.content[0].content[0:0] = [label, pf.Space()]
         return None
     if isinstance(elem, pf.Figure):
@@ -64,7 +60,7 @@ def _header(elem, doc, c):
     if "part" in elem.classes:
         c["part"] += 1
         label = f"Part {ROMAN[c['part'] - 1] if c['part'] <= len(ROMAN) else c['part']}"
-        elem.content[0:0] = [pf.Span(*_words(label), classes=["part-number"]), pf.Space()]
+        elem.content[0:0] = [pf.Span(*words(label), classes=["part-number"]), pf.Space()]
         return None
     if "chapter" in elem.classes:
         c.update(chapter=c["chapter"] + 1, question=0, figure=0, table=0, section=[])
@@ -98,7 +94,7 @@ def _header(elem, doc, c):
 
 
 def _caption(elem, doc, kind, text, number):
-    label = pf.Span(*_words(text + ":"), classes=[f"{kind}-number"])
+    label = pf.Span(*words(text + ":"), classes=[f"{kind}-number"])
     caption = elem.caption.content
     if caption and isinstance(caption[0], (pf.Plain, pf.Para)):
         caption[0].content[0:0] = [label, pf.Space()]

@@ -10,21 +10,17 @@ import sys
 
 import panflute as pf
 
+try:
+    from ._text import words
+except ImportError:  # run as a script: pandoc --filter filters/xref.py
+    from _text import words
+
 KINDS = {"q": "Question", "sec": "Section", "fig": "Figure", "tbl": "Table"}
 
 
 def prepare(doc):
     doc.xref_labels = doc.get_metadata("bookbuild-labels", {}) or {}
     doc.xref_omitted = set(doc.get_metadata("bookbuild-omitted", []) or [])
-
-
-def _words(text):
-    out = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
 
 
 def reference(citation, doc):
@@ -44,8 +40,8 @@ def reference(citation, doc):
     else:
         text = f"{word} {label['number']}"
     if label["anchor"] in doc.xref_omitted:
-        return [pf.Span(*_words(text + " (not in this draft)"), classes=["xref", "omitted"])]
-    return [pf.Link(*_words(text), url="#" + label["anchor"], classes=["xref", f"xref-{kind}"])]
+        return [pf.Span(*words(text + " (not in this draft)"), classes=["xref", "omitted"])]
+    return [pf.Link(*words(text), url="#" + label["anchor"], classes=["xref", f"xref-{kind}"])]
 
 
 def action(elem, doc):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import panflute as pf
 
+from ..filters._text import words
+
 from ..output import temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
@@ -22,15 +24,6 @@ COVER_FONTS = {
     "regular": ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
                 "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
 }
-
-
-def _words(text: str) -> list[pf.Inline]:
-    out: list[pf.Inline] = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
 
 
 def _font(style: str, size: int):
@@ -108,7 +101,7 @@ def _flatten_notes(answer: pf.Div) -> None:
     """A footnote inside an answer cannot live inside the answer's own note: inline it, in brackets."""
     def action(elem, d):
         if isinstance(elem, pf.Note):
-            return pf.Span(pf.Str("["), *_words(pf.stringify(elem)), pf.Str("]"), classes=["inline-note"])
+            return pf.Span(pf.Str("["), *words(pf.stringify(elem)), pf.Str("]"), classes=["inline-note"])
         return None
     answer.walk(action)
 
@@ -127,7 +120,7 @@ def answers_as_notes(doc: pf.Doc) -> None:
         elem.content.remove(answer)
         _flatten_notes(answer)
         # readers without pop-ups show the note at the chapter's end: give them a way back
-        answer.content.append(pf.Para(pf.Link(*_words(f"Back to question {number}"), url="#" + elem.identifier,
+        answer.content.append(pf.Para(pf.Link(*words(f"Back to question {number}"), url="#" + elem.identifier,
                                               classes=["to-question"])))
         head.content[0].content.extend([pf.Space(), pf.Span(pf.Str("Answer"), pf.Note(answer), classes=["answer-ref"])])
         return None

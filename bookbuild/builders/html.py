@@ -11,6 +11,8 @@ from urllib.parse import unquote
 
 import panflute as pf
 
+from ..filters._text import words
+
 from ..output import new_folder, swap_folder
 from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
@@ -34,15 +36,6 @@ def localise_images(doc: pf.Doc, root: Path) -> dict[str, Path]:
             elem.url = url
     doc.walk(action)
     return files
-
-
-def _words(text: str) -> list[pf.Inline]:
-    out: list[pf.Inline] = []
-    for i, word in enumerate(text.split()):
-        if i:
-            out.append(pf.Space())
-        out.append(pf.Str(word))
-    return out
 
 
 def _child(div: pf.Div, cls: str) -> pf.Div | None:
@@ -80,7 +73,7 @@ def prepare_questions(doc: pf.Doc, answers: str) -> None:
             # the mark is for the eye; screen readers hear the words (a name the visible text is part of)
             head.content[0].content.extend([pf.Space(), pf.Link(
                 pf.Span(pf.Str("¶"), attributes={"aria-hidden": "true"}),
-                pf.Span(*_words(f"Link to question {number}"), classes=["visually-hidden"]),
+                pf.Span(*words(f"Link to question {number}"), classes=["visually-hidden"]),
                 url="#" + elem.identifier, classes=["permalink"], title=f"Link to question {number}")])
         answer = _child(elem, "answer")
         if answer is not None and answers == "inline":

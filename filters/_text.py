@@ -1,0 +1,13 @@
+"""Small helpers shared by the filters (importable both inside the package and as scripts)."""
+
+import panflute as pf
+
+
+def words(text):
+    """Plain text as panflute inlines: words and the spaces between them."""
+    out = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append(pf.Space())
+        out.append(pf.Str(word))
+    return out
