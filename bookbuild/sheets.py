@@ -20,6 +20,7 @@ Decisions the CLI contract leaves open:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import io
@@ -55,6 +56,7 @@ from .templating import find_template, html_env
 
 DEFAULT_COUNT = 20
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}  # a 6x9 book still prints its sheets on A4
+MAX_LISTED = 30  # names an error lists in full; beyond that, the close ones
 _FIELD_MARK = re.compile(r"<!--sheet-field (\S+)-->\n?")
 
 
@@ -111,27 +113,26 @@ def make_sheet(request: SheetRequest) -> BuildResult:
     if book is None or report.errors:
         raise BookError("the book has errors", report)
     numbers = book_numbers(book)
-    pages = release_pages(book, report)
+    page_map = release_pages(book, report)
     if request.interview:
-        sheet = interview_sheet(book, numbers, pages, request)
+        sheet = interview_sheet(book, numbers, page_map, request)
     else:
         excluded = read_exclude(request.exclude, book, report) if request.exclude else set()
         chosen = choose_questions(book, numbers, request, excluded)
-        sheet = practice_sheet(book, numbers, pages, request, chosen)
+        sheet = practice_sheet(book, numbers, page_map, request, chosen)
 
     fields = render_fields(book, numbers, sheet, report)
     date = build_date(book.root, book.meta.date).when.date().isoformat()
     out_dir = request.out or book.root / "dist" / "sheets"
-    pages_html = {out_dir / sheet.name: render_html(book, sheet, fields, date, key=False),
-                  out_dir / f"{sheet.name}-key": render_html(book, sheet, fields, date, key=True)}
+    html_by_stem = {sheet.name: render_html(book, sheet, fields, date, key=False),
+                     f"{sheet.name}-key": render_html(book, sheet, fields, date, key=True)}
     files: dict[Path, bytes | str] = {}
-    if weasyprint_import:
+    if "pdf" in request.formats:
         weasyprint_import.join()
-        pdfs = render_pdfs({stem.with_name(f"{stem.name}.pdf"): html for stem, html in pages_html.items()},
-                           book, report)
-        files.update(pdfs)
+        files.update(render_pdfs({out_dir / f"{stem}.pdf": html for stem, html in html_by_stem.items()},
+                                 book, report))
     if "html" in request.formats:
-        files.update({stem.with_name(f"{stem.name}.html"): html for stem, html in pages_html.items()})
+        files.update({out_dir / f"{stem}.html": html for stem, html in html_by_stem.items()})
     # everything is rendered before anything is written: a failure leaves the old files whole
     for path, data in files.items():
         try:
@@ -185,8 +186,7 @@ def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
     tags_there = sorted({tag for q in in_topics for tag in q.tags})
     unknown = [t for t in request.tags if t not in tags_there]
     if unknown:
-        raise BookError(f"no question in {where} is tagged {_names(unknown, 'or')}; "
-                        + (f"the tags there are: {', '.join(tags_there)}" if tags_there else "none has tags"))
+        raise BookError(f"no question in {where} is tagged {_names(unknown, 'or')}; " + _what_tags(unknown, tags_there))
 
     matching = [q for q in in_topics
                 if (not request.difficulties or q.difficulty in request.difficulties)
@@ -248,7 +248,17 @@ def _where(topics: tuple[str, ...]) -> str:
     return f"topic{'s' if len(topics) > 1 else ''} {_names(topics, 'and')}"
 
 
-def practice_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] | None,
+def _what_tags(unknown: list[str], tags: list[str]) -> str:
+    """What to tell someone who asked for tags that no question has."""
+    if len(tags) <= MAX_LISTED:
+        return f"the tags there are: {', '.join(tags)}" if tags else "none has tags"
+    # a bank has hundreds of tags: name the likely ones rather than all of them
+    close = dict.fromkeys(m for t in unknown for m in difflib.get_close_matches(t, tags, n=5, cutoff=0.6))
+    there = f"{len(tags)} tags, from {tags[0]!r} to {tags[-1]!r}"
+    return f"did you mean {_names(close, 'or')}? (of {there})" if close else f"there are {there}"
+
+
+def practice_sheet(book: Book, numbers: dict[str, str], page_map: dict[str, int] | None,
                    request: SheetRequest, chosen: list[Question]) -> Sheet:
     """A practice sheet of the chosen questions, named and titled after what was asked."""
     topics = request.topics or ()
@@ -262,12 +272,12 @@ def practice_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] | 
         ", ".join(difficulties), request.kind,
         f"tagged {', '.join(request.tags)}" if request.tags else "",
         f"seed {request.seed}"]))
-    items = tuple(SheetQuestion(n, q, numbers[q.id], pages.get(q.id) if pages else None)
+    items = tuple(SheetQuestion(n, q, numbers[q.id], page_map.get(q.id) if page_map else None)
                   for n, q in enumerate(chosen, 1))
-    return Sheet(name, "Practice sheet", title, subtitle, (SheetSection(None, items),), pages is not None)
+    return Sheet(name, "Practice sheet", title, subtitle, (SheetSection(None, items),), page_map is not None)
 
 
-def interview_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] | None,
+def interview_sheet(book: Book, numbers: dict[str, str], page_map: dict[str, int] | None,
                     request: SheetRequest) -> Sheet:
     """One of the book's sample interviews as a mock-interview sheet, round by round."""
     interview = book.interviews.get(request.interview)
@@ -282,12 +292,12 @@ def interview_sheet(book: Book, numbers: dict[str, str], pages: dict[str, int] |
         items = []
         for qid, _ in rnd.questions:
             number += 1
-            items.append(SheetQuestion(number, bank[qid], numbers[qid], pages.get(qid) if pages else None))
+            items.append(SheetQuestion(number, bank[qid], numbers[qid], page_map.get(qid) if page_map else None))
         sections.append(SheetSection(f"Round {index}: {rnd.title}", tuple(items)))
     rounds = len(sections)
     subtitle = f"{rounds} round{'s' if rounds != 1 else ''}, {number} question{'s' if number != 1 else ''}"
     return Sheet(request.name or f"interview-{interview.id}", "Mock interview", interview.title, subtitle,
-                 tuple(sections), pages is not None)
+                 tuple(sections), page_map is not None)
 
 
 def release_pages(book: Book, report: Report) -> dict[str, int] | None:

@@ -28,6 +28,7 @@ PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
             "6x9": ("6in 9in", "15mm", "18mm", "19mm", "13mm")}
 SHORT = 700  # characters: answers shorter than this are never split across pages
 MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
+MAX_DISPLAY_PX = 400  # no sane formula is taller than a third of a page
 
 
 @functools.lru_cache(maxsize=None)
@@ -62,6 +63,10 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
             if text is not None:
                 return pf.RawInline(f'<span class="math-text">{text}</span>', format="html")
         rendered = math_image(elem.text, display)
+        if display and rendered is not None and rendered[2] > MAX_DISPLAY_PX:
+            # ziamath 0.13 stretches \left( ... \right) around a sum with limits to a page-high
+            # bracket in display style; the text style is right, and the image is still centred
+            rendered = math_image(elem.text, False)
         if rendered is None:
             problems.append(f"cannot typeset the formula {elem.text!r}; it is printed as code")
             return pf.Code(elem.text, classes=["math-source"])
