@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Pos, Report
-from .markdown import code_lines, _HEADING
+from .markdown import _HEADING, code_lines, raw_lines
 from .model import (
     ANSWER_MODES, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES,
     Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, Question, Resource, Round,
@@ -19,7 +19,8 @@ from .sources import Y, load_yaml, read_text
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_FILES = ("interviews.yaml", "discarded.yaml")
-_BLOCK_OPEN = re.compile(r"^(:{3,})\s*(?:\{([^{}]*)\}|([A-Za-z][\w-]*))\s*:*\s*$")
+# matched against the line with its trailing spaces removed: no two `\s*` around `:*` to backtrack over
+_BLOCK_OPEN = re.compile(r"^(:{3,})[ \t]*(?:\{([^{}]*)\}|([A-Za-z][\w-]*))(?:[ \t]*:+)?$")
 _BLOCK_CLOSE = re.compile(r"^:{3,}\s*$")
 _ATTR = re.compile(r'([.#]?)([\w-]+)(?:=(?:"([^"]*)"|(\S+)))?')
 _BLOCK_ATTRS = {
@@ -121,11 +122,11 @@ def load_book(root: Path) -> tuple[Book | None, Report]:
     if qdir.is_dir():
         for path in sorted(qdir.glob("*.yaml")) + sorted(qdir.glob("*.yml")):
             if path.name == "interviews.yaml":
-                interviews = _load_interviews(path, schema)
+                interviews = _load_interviews(path, root, schema)
             elif path.name == "discarded.yaml":
-                discarded = _load_discarded(path, schema)
+                discarded = _load_discarded(path, root, schema)
             else:
-                topic = _load_topic(path, schema)
+                topic = _load_topic(path, root, schema)
                 if topic:
                     topics[topic.id] = topic
     chapters = _load_chapters(root, meta, report) if meta else ()
@@ -140,7 +141,7 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
     if not path.is_file():
         report.error(Pos(str(path)), "book/book.yaml not found: is this a book root? (use --book DIR)")
         return None
-    y = load_yaml(path, report)
+    y = load_yaml(path, report, root, needs="at least title: and parts:")
     m = schema.mapping(y, "book.yaml", {"title": str, "parts": list},
                        {"slug": str, "author": str, "language": str, "identifier": str,
                         "version": (str, int, float), "date": dt.date, "pdf": dict, "editions": dict})
@@ -173,6 +174,12 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                                 {"answers": str, "chapters": list, "watermark": str, "feedback": str, "url": str})
             if ed is None:
                 continue
+            if not ID_RE.match(name):
+                # the name is a folder under dist/: "../x" would write outside it
+                report.error(getattr(e, "key_pos", e.pos), f"edition name {name!r} must be lower-case letters, "
+                             "digits and dashes (it names the output folder)")
+                continue
+            _check_edition_urls(ed, name, report)
             answers = ed["answers"].value if "answers" in ed else "appendix"
             if answers not in ANSWER_MODES:
                 report.error(ed["answers"].pos, f"answers {answers!r} is not one of {', '.join(ANSWER_MODES)}")
@@ -190,10 +197,19 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
         parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)))
 
 
-def _load_topic(path: Path, schema: _Schema) -> Topic | None:
+def _check_edition_urls(ed: dict[str, Y], name: str, report: Report) -> None:
+    """Feedback and publication URLs become links in the draft: only mail and web addresses."""
+    schemes = {"feedback": ("mailto:", "https://", "http://"), "url": ("https://", "http://")}
+    for key, allowed in schemes.items():
+        if key in ed and not str(ed[key].value).strip().lower().startswith(allowed):
+            report.error(ed[key].pos, f"edition {name!r}: {key} must start with {' or '.join(allowed)}, "
+                         f"not {ed[key].value!r}")
+
+
+def _load_topic(path: Path, root: Path, schema: _Schema) -> Topic | None:
     report = schema.report
     topic_id = path.stem
-    y = load_yaml(path, report)
+    y = load_yaml(path, report, root, needs="title: and questions:")
     if y is None:
         return None
     if not ID_RE.match(topic_id):
@@ -246,8 +262,8 @@ def _load_question(item: Y, topic: str, schema: _Schema) -> Question | None:
         fields={k: getattr(v, "key_pos", v.pos) for k, v in q.items()})
 
 
-def _load_interviews(path: Path, schema: _Schema) -> dict[str, Interview]:
-    y = load_yaml(path, schema.report)
+def _load_interviews(path: Path, root: Path, schema: _Schema) -> dict[str, Interview]:
+    y = load_yaml(path, schema.report, root, needs="interviews:")
     m = schema.mapping(y, "interviews.yaml", {"interviews": list}, {})
     out: dict[str, Interview] = {}
     for item in m["interviews"].value if m and "interviews" in m else []:
@@ -260,6 +276,9 @@ def _load_interviews(path: Path, schema: _Schema) -> dict[str, Interview]:
             if r and "title" in r and "questions" in r:
                 rounds.append(Round(r["title"].value, tuple(schema.strings(r["questions"], "a round's questions")), r_item.pos))
         iid = i["id"].value
+        if not ID_RE.match(iid):
+            schema.report.error(i["id"].pos, f"interview id {iid!r} must be lower-case letters, digits and dashes")
+            continue
         if iid in out:
             schema.report.error(i["id"].pos, f"duplicate interview id {iid!r} (first at line {out[iid].pos.line})")
             continue
@@ -267,13 +286,17 @@ def _load_interviews(path: Path, schema: _Schema) -> dict[str, Interview]:
     return out
 
 
-def _load_discarded(path: Path, schema: _Schema) -> tuple[Discarded, ...]:
-    y = load_yaml(path, schema.report)
+def _load_discarded(path: Path, root: Path, schema: _Schema) -> tuple[Discarded, ...]:
+    y = load_yaml(path, schema.report, root, needs="discarded:")
     m = schema.mapping(y, "discarded.yaml", {"discarded": list}, {})
     out = []
     for item in m["discarded"].value if m and "discarded" in m else []:
         d = schema.mapping(item, "a discarded question", {"id": str, "prompt": str, "reason": str}, {})
         if d and {"id", "prompt", "reason"} <= d.keys():
+            if not ID_RE.match(d["id"].value):
+                schema.report.error(d["id"].pos, f"question id {d['id'].value!r} must be lower-case letters, "
+                                    "digits and dashes")
+                continue
             out.append(Discarded(d["id"].value, _text(d["prompt"]), _text(d["reason"]), item.pos))
     return tuple(out)
 
@@ -299,7 +322,7 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
         if name not in present:
             report.error(pos, f"chapter {name!r} is listed but book/chapters/{name} does not exist")
             continue
-        text = read_text(path, report)
+        text = read_text(path, report, root)
         if text is not None:
             chapters.append(_parse_chapter(name, path, text, report))
     return tuple(chapters)
@@ -308,6 +331,7 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
 def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
     lines = text.split("\n")
     in_code, _ = code_lines(text)
+    in_raw = raw_lines(text)
     title = None
     level = 1
     blocks = []
@@ -324,11 +348,15 @@ def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
                 if title is not None:
                     report.error(Pos(str(path), i + 1), "a chapter has one '#' title; use '##' for its sections")
                 else:
-                    title = re.sub(r"\s*\{[^{}]*\}\s*$", "", h.group(2)).strip()
-        m = _BLOCK_OPEN.match(line)
+                    title = _without_attributes(h.group(2))
+        m = _BLOCK_OPEN.match(line.rstrip())
         if m:
             kind, attrs, ok = _block_attrs(m.group(2), m.group(3))
             pos = Pos(str(path), i + 1, 1)
+            if kind and in_raw[i]:
+                # pandoc would read it as part of the comment or <script>/<pre> above, not place it
+                report.error(pos, f"this {kind} block is inside raw HTML (a comment, <script>, <pre>...) "
+                             "opened above; close that first")
             if kind:
                 for key in sorted(set(attrs) - _BLOCK_ATTRS[kind]):
                     report.error(pos, f"unknown attribute {key!r} on a {kind} block; expected: "
@@ -345,10 +373,23 @@ def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
                 i = j + 1
                 continue
         i += 1
-    if title is None:
+    if title is None and not text.strip():
+        report.error(Pos(str(path)), "chapter is empty: start it with a '# Title' line")
+        title = name.removesuffix(".md")
+    elif title is None:
         report.error(Pos(str(path)), "chapter has no title: start it with a '# Title' line")
         title = name.removesuffix(".md")
     return Chapter(name, path, text, title, tuple(blocks), Pos(str(path)))
+
+
+def _without_attributes(heading: str) -> str:
+    """A heading's text without a trailing `{#id .class}`."""
+    text = heading.strip()
+    if text.endswith("}") and "{" in text:
+        start = text.rfind("{")
+        if "}" not in text[start:-1]:
+            text = text[:start]
+    return text.strip()
 
 
 def _block_attrs(braced: str | None, bare: str | None) -> tuple[str | None, dict, bool]:

@@ -2,11 +2,17 @@
 
 pandoc's `markdown` reader gives no source positions, so references, labels, images and
 raw HTML are found here in the source text itself (outside code).
+
+Book text is untrusted, so where this scanner and pandoc could disagree it errs towards seeing
+more: every image pandoc would find must be found here (and checked), never the reverse.
 """
 
 from __future__ import annotations
 
+import bisect
+import html
 import re
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from .errors import Pos
@@ -14,18 +20,45 @@ from .errors import Pos
 REF_KINDS = ("q", "sec", "fig", "tbl")
 _REF = re.compile(r"(?<![\w@.])@(q|sec|fig|tbl):([A-Za-z0-9_](?:[A-Za-z0-9_:.-]*[A-Za-z0-9_])?)")
 _LABEL = re.compile(r"\{[^{}\n]*?#(sec|fig|tbl):([A-Za-z0-9_-]+)[^{}\n]*\}")
-_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-_LINK = re.compile(r"(?<!!)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)")
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^>]*>|<!--")
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
+# patterns below stay linear on hostile lines: no `.*?` that could run to the end from every start
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^<>]*>|<!--")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
-_CODESPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
-_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?![\s$])[^$\n]*?(?<![\s\\])\$(?!\d)")
+_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?![\s$])[^$]*?(?<![\s\\])\$(?!\d)", re.S)
 _COLONS = re.compile(r"^\s*:{3,}")
-_UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.I)
+_UNSAFE_SCHEME = re.compile(r"^(javascript|vbscript|data|file):", re.I)
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_QUOTES = re.compile(r"^(?:\s*>)+")
+_CONTAINER = re.compile(r"[ \t]*(?:>|[-+*](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))")  # > - + * 1. 1)
+_CONTAINER_RUN = re.compile(f"(?:{_CONTAINER.pattern})*")
+# an info string pandoc surely takes: a language, attributes {.class #id key=value =format}, or both
+_FENCE_INFO = re.compile(r"""^[ \t]*[\w+#.-]*[ \t]*(?:\{[ \t]*(?:(?:[.#=][\w:.-]+|[\w-]+=(?:"[^"]*"|'[^']*'|[^\s"'{}]+))[ \t]*)+\})?[ \t]*$""")
+_RAW_FENCE = re.compile(r"^\s*\{\s*=\s*([\w-]+)\s*\}\s*$")  # ```{=html}
+_RAW_INLINE = re.compile(r"`\{=([\w-]+)\}")  # `<b>`{=html}
+_TEX = re.compile(r"\\([A-Za-z]+)")
+_JINJA = re.compile(r"\{\{[^{}\n]*\}\}|\{%[^{}\n]*%\}")
+_EVENT_ATTR = re.compile(r"\{[^{}\n]*?(?<![\w-])(on[a-z]+)\s*=", re.I)
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
+_DEFINITION = re.compile(r"\[((?:[^\[\]\\\n]|\\.)+)\]:[ \t]*(\S*)")
+_RAW_OPEN = re.compile(r"<!--|<\?|<!\[cdata\[|<!(?=[a-z])|<([a-z][a-z0-9-]*)(?![a-z0-9-])")  # lower-cased
+_ANY_HTML = re.compile(r"<[/!?a-z]")  # lower-cased
+_VERBATIM_END = {"<!--": "-->", "<?": "?>", "<![cdata[": "]]>", "<!": ">"}
+_VERBATIM_TAGS = {"script", "pre", "style", "textarea"}
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_TICKS = re.compile(r"`+")
+_SPACE_TO_TARGET = re.compile(r"[ \t]*\n?[ \t]*")
+_REF_LABEL = re.compile(r"[ \t]?\[((?:[^\[\]\\]|\\.)*)\]")
+_NEXT_LINE_URL = re.compile(r"[ \t]*\n[ \t]*(\S+)")
+MAX_URL = 512  # characters of an image target looked at; a longer one is refused
+_TARGET = re.compile(r"(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\)){0,%d}" % MAX_URL)
+_LINK_TARGET = re.compile(r"(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\)){0,64}")
+_TITLE_TAIL = re.compile(r"""\s*(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\))?\s*\)""")
+_SPECIAL = re.compile(r"\n|!\\*\[|\[|\]")
+_BRACKETS = re.compile(r"[\[\]]")
+_CONTROLS = re.compile(r"[\x00-\x20\x7f]+")
 MAX_DEPTH = 64
+MAX_PROBLEMS = 200  # per text: a hostile file must not print a million lines
+# pandoc's reader takes time exponential in the nesting of brackets (12 levels: minutes)
+MAX_BRACKETS = 6
 
 
 @dataclass(frozen=True)
@@ -44,8 +77,18 @@ class Label:
 
 @dataclass(frozen=True)
 class ImageRef:
-    url: str
+    url: str  # as pandoc reads it: escapes and entities decoded
     pos: Pos
+    in_code: bool = False  # written in code that pandoc may read as text after all
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """A reference-style image, `![alt][label]` or `![label]`: its URL is in a definition somewhere."""
+
+    label: str  # normalised, see `label_key`
+    pos: Pos
+    in_code: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,89 +104,434 @@ class Scan:
     refs: list[Ref] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
     images: list[ImageRef] = field(default_factory=list)
+    image_uses: list[ImageUse] = field(default_factory=list)
+    definitions: dict[str, list[ImageRef]] = field(default_factory=dict)  # `[label]: url`, by label
     headings: list[Heading] = field(default_factory=list)
     problems: list[tuple[Pos, str, str]] = field(default_factory=list)  # (pos, severity, message)
 
 
 def _blank(match: re.Match) -> str:
-    return " " * len(match.group(0))
+    return re.sub(r"[^\n]", " ", match.group(0))
 
 
 def is_remote(url: str) -> bool:
     return bool(_REMOTE.match(url)) or url.startswith("//")
 
 
-def code_lines(text: str) -> tuple[list[bool], int | None]:
-    """For each line, whether it is in (or fences) a code block; and the line of a fence never closed."""
-    flags = []
-    fence: tuple[str, int] | None = None
-    opened = 0
-    for line in text.split("\n"):
-        m = _FENCE.match(line)
-        if fence is None:
-            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
-                fence = (m.group(2)[0], len(m.group(2)))
-                opened = len(flags)
-                flags.append(True)
-                continue
-            flags.append(False)
+def label_key(label: str) -> str:
+    """A reference label as pandoc matches it: case and runs of spaces do not count."""
+    return " ".join(html.unescape(_ESCAPE.sub(r"\1", label)).split()).casefold()
+
+
+def destination(raw: str) -> str:
+    """A link or image target as pandoc reads it: <...> removed, escapes and entities decoded."""
+    if raw.startswith("<") and raw.endswith(">"):
+        raw = raw[1:-1]
+    return html.unescape(_ESCAPE.sub(r"\1", raw))
+
+
+def unsafe_scheme(url: str) -> str | None:
+    """The scheme of a URL that must not reach an output (javascript:, file: ...), else None.
+
+    Browsers ignore control characters and spaces inside a scheme: so does this check.
+    """
+    m = _UNSAFE_SCHEME.match(_CONTROLS.sub("", url))
+    return m.group(1).lower() if m else None
+
+
+def blank_code_spans(line: str) -> str:
+    """`line` with its code spans blanked; a backslash-escaped backtick opens none (as in pandoc)."""
+    if "`" not in line:
+        return line
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
+    later: dict[int, deque] = defaultdict(deque)  # run length -> indices of runs of that length
+    for k, (s, e) in enumerate(runs):
+        later[e - s].append(k)
+    out = list(line)
+    done, k = 0, 0
+    while k < len(runs):
+        s, e = runs[k]
+        slashes = 0
+        while s - slashes - 1 >= done and line[s - slashes - 1] == "\\":
+            slashes += 1
+        s += slashes % 2  # an escaped backtick is text; the rest of the run may open a span
+        queue = later[e - s]
+        while queue and queue[0] <= k:
+            queue.popleft()
+        if e > s and queue:
+            close = queue.popleft()
+            out[s:runs[close][1]] = " " * (runs[close][1] - s)
+            done, k = runs[close][1], close + 1
         else:
-            flags.append(True)
+            k += 1
+    return "".join(out)
+
+
+@dataclass
+class _Lines:
+    """What each line of a text is: in a fenced code block, in a raw HTML region, or text."""
+
+    code: list[bool]
+    trusted: list[bool]  # code that pandoc surely reads as code too (see `_classify`)
+    raw: list[bool]  # inside a comment, <script>, <pre>, <style>, <textarea> or a tag opened above
+    raw_fences: list[tuple[int, str]]  # (line, format) of ```{=format} blocks
+    unclosed_fence: int | None
+    unclosed_raw: tuple[int, str] | None  # (line, what) of a raw HTML region never closed
+
+
+def _classify(text: str, starts_block: bool = True) -> _Lines:
+    """Fences and raw HTML regions, line by line.
+
+    A fence is *trusted* (pandoc surely reads it as one) only if it starts at column 0 after a
+    blank line (or the text's start, when the text starts a block), no fence before it was
+    doubtful and no raw HTML came before: a multi-line tag, code span or link target can hide a
+    fence from pandoc (a blank line ends every one of those), and an HTML block tag can start one
+    in the middle of a line.
+    """
+    lines = text.split("\n")
+    code, trusted, raw = [], [], []
+    raw_fences: list[tuple[int, str]] = []
+    fence: tuple[str, int, bool] | None = None  # (character, length, trusted)
+    opened = 0
+    doubtful = False
+    state: tuple | None = None  # the raw HTML region open, see _raw_state
+    for i, line in enumerate(lines):
+        if fence is not None:
+            code.append(True)
+            trusted.append(fence[2])
+            raw.append(False)
+            m = _FENCE.match(line)
             if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= fence[1] and not m.group(3).strip():
                 fence = None
-    return flags, (opened if fence else None)
+            continue
+        code.append(False)
+        trusted.append(False)
+        raw.append(state is not None)
+        m = _FENCE.match(line)
+        if state is None and m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
+            after_blank = (i == 0 and starts_block) or (i > 0 and not lines[i - 1].strip())
+            doubtful = doubtful or m.group(1) != "" or not after_blank or not _FENCE_INFO.match(m.group(3))
+            fence = (m.group(2)[0], len(m.group(2)), not doubtful)
+            opened = i
+            code[-1], trusted[-1] = True, not doubtful
+            r = _RAW_FENCE.match(m.group(3))
+            if r:
+                raw_fences.append((i, r.group(1)))
+            continue
+        lowered = blank_code_spans(line).lower()
+        if (state is not None and m) or _ANY_HTML.search(lowered):
+            # pandoc opens no fence inside a comment or a tag, and may open one after `<div>` on the
+            # same line: after raw HTML, no fence is sure
+            doubtful = True
+        state = _raw_state(lowered, i, state)
+    unclosed = (state[0], state[1]) if state else None
+    return _Lines(code, trusted, raw, raw_fences, opened if fence else None, unclosed)
 
 
-def scan(text: str, origin: Pos, *, in_field: str | None = None) -> Scan:
+def _raw_state(line: str, i: int, state: tuple | None) -> tuple | None:
+    """The raw HTML region still open after `line` (lower-cased), one that pandoc reads unparsed.
+
+    A region is (line, opener, closer, quote): a comment, <script>/<pre>/<style>/<textarea>
+    up to its end tag, or a tag whose `>` is on a later line (quotes respected).
+    """
+    at = 0
+    while True:
+        if state is not None:
+            if state[2] == ">":
+                end, quote = _tag_end(line, at, state[3])
+                if end < 0:
+                    return (state[0], state[1], ">", quote)
+            else:
+                end = line.find(state[2], at)
+                if end < 0:
+                    return state
+                end += len(state[2])
+            at, state = end, None
+        m = _RAW_OPEN.search(line, at)
+        if m is None:
+            return None
+        if m.group(1):  # a tag: only its end matters, unless it opens <script>, <pre>...
+            end, quote = _tag_end(line, m.end(), None)
+            if end < 0:
+                state, at = (i, f"<{m.group(1)}", ">", quote), len(line)
+                continue
+            if m.group(1) in _VERBATIM_TAGS:
+                state, at = (i, f"<{m.group(1)}>", f"</{m.group(1)}>", None), end
+            else:
+                at = end
+            continue
+        opener = m.group(0)
+        state, at = (i, opener, _VERBATIM_END[opener], None), m.end()
+
+
+def _tag_end(line: str, at: int, quote: str | None) -> tuple[int, str | None]:
+    """Where a tag that is open at `at` ends (just after its `>`), or -1 and the quote still open."""
+    for j in range(at, len(line)):
+        c = line[j]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == ">":
+            return j + 1, None
+    return -1, quote
+
+
+def code_lines(text: str) -> tuple[list[bool], int | None]:
+    """For each line, whether it is in (or fences) a code block; and the line of a fence never closed."""
+    kinds = _classify(text)
+    return kinds.code, kinds.unclosed_fence
+
+
+def raw_lines(text: str) -> list[bool]:
+    """For each line, whether it is inside a raw HTML region (a comment, <script>, <pre>...)."""
+    return _classify(text).raw
+
+
+def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: bool = True) -> Scan:
     """Find references, labels, images, headings and unsafe constructs in Markdown `text`.
 
     `origin` is where the text's first line starts; `in_field` names the question field the
-    text comes from (prompt, answer...), where block structure is restricted.
+    text comes from (prompt, answer...), where block structure is restricted; `starts_block`
+    is false for text a template puts after other text on its first line (a hint).
     """
     out = Scan()
     lines = text.split("\n")
-    in_code, unclosed = code_lines(text)
+    kinds = _classify(text, starts_block)
     indent = origin.col - 1
 
     def at(i: int, col: int) -> Pos:
         return Pos(origin.path, origin.line + i, indent + col + 1)
 
+    hidden: list[tuple[Pos, str]] = []
+
+    def add(pos: Pos, severity: str, message: str) -> None:
+        if len(out.problems) < MAX_PROBLEMS:
+            out.problems.append((pos, severity, message))
+        else:
+            hidden.append((pos, severity))
+
+    def problem(i: int, col: int, severity: str, message: str) -> None:
+        add(at(i, col), severity, message)
+
+    spans = [blank_code_spans(line) for line in lines]
+    clean = _blank_math(spans, kinds.code)
     for i, line in enumerate(lines):
-        if in_code[i]:
+        if kinds.code[i]:
             continue
-        quotes = _QUOTES.match(line)
-        depth = max(quotes.group(0).count(">") if quotes else 0, (len(line) - len(line.lstrip(" "))) // 2)
-        if depth > MAX_DEPTH:
-            out.problems.append((at(i, 0), "error", f"Markdown nested deeper than {MAX_DEPTH} levels"))
+        if _scan_structure(line, i, in_field, problem, out, at):
             continue
-        if in_field and _COLONS.match(line):
-            out.problems.append((at(i, 0), "error",
-                                 f"a line starting with ':::' in a question's {in_field} would end its "
-                                 "block; remove it or indent it"))
-        m = _HEADING.match(line)
-        if m:
-            if in_field:
-                out.problems.append((at(i, 0), "error",
-                                     f"headings are not allowed in a question's {in_field}; use **bold** text"))
-            else:
-                out.headings.append(Heading(len(m.group(1)), m.group(2), at(i, 0), i))
-        clean = _CODESPAN.sub(_blank, line)
-        clean = _MATH.sub(_blank, clean)
+        _scan_line(line, spans[i], clean[i], i, problem, out, at)
+    for i, fmt in kinds.raw_fences:
+        problem(i, 0, "warning", f"raw {{={fmt}}} block is not allowed in book sources; it is removed from every output")
+    # images are looked for in code too (pandoc might not read it as code); trusted fences aside
+    image_lines = ["" if t else line for line, t in zip(lines, kinds.trusted)]
+
+    def in_code(i: int, col: int) -> bool:
+        return kinds.code[i] or (col < len(spans[i]) and spans[i][col] == " " and lines[i][col] != " ")
+
+    _scan_links(image_lines, in_code, out, at, add)
+    _check_brackets(clean, kinds.code, problem)
+    if kinds.unclosed_fence is not None:
+        # a fence never closed would swallow everything after it, the block's end included
+        problem(kinds.unclosed_fence, 0, "error", "code block is never closed (no closing fence)")
+    if in_field and kinds.unclosed_raw is not None:
+        line, what = kinds.unclosed_raw
+        problem(line, 0, "error", f"raw HTML {what!r} opened here is never closed in this {in_field}; "
+                "it would hide the rest of the chapter (write a literal '<' as '&lt;')")
+    if hidden:
+        severity = "error" if any(s == "error" for _, s in hidden) else "warning"
+        out.problems.append((hidden[0][0], severity, f"{len(hidden)} more problems in this text are "
+                             "not shown; fix the ones above first"))
+    return out
+
+
+def _blank_math(spans: list[str], code: list[bool]) -> list[str]:
+    """Lines with code spans and math blanked; math may run over lines within a paragraph."""
+    out = list(spans)
+    start = 0
+    while start < len(spans):
+        if code[start] or not spans[start].strip():
+            start += 1
+            continue
+        end = start
+        while end < len(spans) and not code[end] and spans[end].strip():
+            end += 1
+        out[start:end] = _MATH.sub(_blank, "\n".join(spans[start:end])).split("\n")
+        start = end
+    return out
+
+
+def _scan_structure(line: str, i: int, in_field, problem, out: Scan, at) -> bool:
+    """Nesting, ':::' lines and headings; True if the line is too deep to look at further."""
+    depth = len(_CONTAINER.findall(_CONTAINER_RUN.match(line).group(0)))
+    depth = max(depth, (len(line) - len(line.lstrip(" "))) // 2)
+    if depth > MAX_DEPTH:
+        problem(i, 0, "error", f"Markdown nested deeper than {MAX_DEPTH} levels (block quotes, lists); "
+                "book sources never need that much")
+        return True
+    if in_field and _COLONS.match(line):
+        problem(i, 0, "error", f"a line starting with ':::' in a question's {in_field} would end its "
+                "block; remove it or indent it")
+    m = _HEADING.match(line)
+    if m:
+        if in_field:
+            problem(i, 0, "error", f"headings are not allowed in a question's {in_field}; use **bold** text")
+        else:
+            out.headings.append(Heading(len(m.group(1)), m.group(2).rstrip(), at(i, 0), i))
+    return False
+
+
+
+def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at) -> None:
+    """References, labels and what is removed from the output, on one line outside code."""
+    if "@" in clean:
         for m in _REF.finditer(clean):
             out.refs.append(Ref(m.group(1), m.group(2), at(i, m.start())))
+    if "{" in clean:
         for m in _LABEL.finditer(clean):
             out.labels.append(Label(m.group(1), m.group(2), at(i, m.start(1) - 1)))
-        for m in _IMAGE.finditer(clean):
-            out.images.append(ImageRef(m.group(1), at(i, m.start())))
-        for m in _LINK.finditer(clean):
-            if _UNSAFE_SCHEME.match(m.group(1)):
-                out.problems.append((at(i, m.start(1)), "warning",
-                                     f"link to {m.group(1).split(':')[0]}: URL removed from the output"))
-        for m in _TAG.finditer(clean):
-            tag = "<!--" if m.group(0) == "<!--" else f"<{m.group(1)}{m.group(2).lower()}>"
-            out.problems.append((at(i, m.start()), "warning",
-                                 f"raw HTML {tag} is not allowed in book sources; it is removed from every output"))
-    if unclosed is not None:
-        # a fence never closed would swallow everything after it, the block's end included
-        out.problems.append((at(unclosed, 0), "error", "code block is never closed (no closing fence)"))
-    return out
+        for m in _RAW_INLINE.finditer(line):
+            problem(i, m.start(), "warning", f"raw {{={m.group(1)}}} text is not allowed in book sources; "
+                    "it is removed from every output")
+        for m in _EVENT_ATTR.finditer(clean):
+            problem(i, m.start(1), "warning", f"event handler attribute {m.group(1)}= is not allowed in book "
+                    "sources; it is removed from every output")
+        for m in _JINJA.finditer(clean):
+            problem(i, m.start(), "warning", f"{m.group(0)[:40]!r} is printed as written: book text is never "
+                    "run as a template (put it in `code` to silence this)")
+    if "<" in spans:
+        _scan_html(spans, i, problem)
+    if "\\" in clean:
+        for m in _TEX.finditer(clean):
+            if m.start() and clean[m.start() - 1] == "\\":
+                continue  # `\\` then a letter: an escaped backslash
+            problem(i, m.start(), "warning", f"raw TeX \\{m.group(1)} is not allowed in book sources; it is "
+                    "removed from every output (no file is read): write math between $...$, or escape the backslash")
+
+
+def _scan_html(spans: str, i: int, problem) -> None:
+    for m in _TAG.finditer(spans):
+        if m.group(1):
+            continue  # the opening tag is reported
+        tag = "<!--" if m.group(0) == "<!--" else f"<{m.group(2).lower()}>"
+        problem(i, m.start(), "warning", f"raw HTML {tag} is not allowed in book sources; "
+                "it is removed from every output")
+    for m in _AUTOLINK.finditer(spans):
+        scheme = unsafe_scheme(destination(m.group(1)))
+        if scheme:
+            problem(i, m.start(1), "warning", f"link to a {scheme}: URL; it is removed from the output")
+
+
+def _scan_links(lines: list[str], in_code, out: Scan, at, add) -> None:
+    """Images, links and reference definitions: brackets matched the way pandoc matches them.
+
+    Lines of trusted code are "". Backslash escapes are not honoured (pandoc drops them inside
+    ^superscript^ and ~subscript~): `\\![a](x)` counts as an image. Paragraphs are matched
+    whole, so an image's text or target may run over lines.
+    """
+    text = "\n".join(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def where(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(starts, offset) - 1
+        return line, offset - starts[line]
+
+    for m in _DEFINITION.finditer(text):
+        url = m.group(2)
+        if not url:  # the target may start the next line
+            nxt = _NEXT_LINE_URL.match(text, m.end())
+            url = nxt.group(1) if nxt else ""
+        if url:
+            line, col = where(m.start())
+            ref = ImageRef(destination(url), at(line, col), in_code(line, col))
+            out.definitions.setdefault(label_key(m.group(1)), []).append(ref)
+            _check_link(ref, add)
+    stack: list[tuple[int, int, bool]] = []  # (start, start of the text inside, image)
+    for m in _SPECIAL.finditer(text):
+        token = m.group(0)
+        if token == "\n":
+            end = text.find("\n", m.end())
+            if not text[m.end():end if end >= 0 else len(text)].strip():
+                stack.clear()  # brackets never span paragraphs
+        elif token.endswith("["):
+            stack.append((m.start(), m.end(), token.startswith("!")))
+        elif stack:
+            start, inside, image = stack.pop()
+            line, col = where(start)
+            _after_brackets(text, inside, m.start(), image, out, at(line, col), in_code(line, col), add)
+
+
+def _after_brackets(text: str, inside: int, close: int, image: bool, out: Scan, pos: Pos, code: bool,
+                    add) -> None:
+    """Handle what follows `[...]`: an inline target, a reference label, or nothing."""
+    after = close + 1
+    while text.startswith("\\", after):
+        after += 1
+    if text.startswith("(", after):
+        raw, whole = _inline_target(text, after + 1, MAX_URL if image else 64)
+        if not image:
+            if ":" in raw:
+                _check_link(ImageRef(destination(raw), pos), add)
+        elif whole:
+            out.images.append(ImageRef(destination(raw), pos, code))
+        else:
+            # checking a prefix of the path pandoc reads would be checking another file
+            add(pos, "error", f"image path is longer than {MAX_URL} characters, or has spaces or nested "
+                "parentheses; name the image file plainly")
+        return
+    if image:
+        label = text[inside:close]
+        m = _REF_LABEL.match(text, after)
+        if m and m.group(1).strip():
+            label = m.group(1)
+        out.image_uses.append(ImageUse(label_key(label), pos, code))
+
+
+def _inline_target(text: str, i: int, limit: int) -> tuple[str, bool]:
+    """The raw destination of `(...)` starting at `i` (after the parenthesis); whether it is whole.
+
+    At most `limit` characters are looked at: a link needs only its scheme, an image its path.
+    """
+    i = _SPACE_TO_TARGET.match(text, i).end()
+    if text.startswith("<", i):
+        end = text.find(">", i, i + limit)
+        if end >= 0 and "\n" not in text[i:end]:
+            return text[i:end + 1], True
+    end = (_TARGET if limit == MAX_URL else _LINK_TARGET).match(text, i).end()
+    if end < len(text) and text[end].isspace():
+        # pandoc takes "a b.png" whole (spaces and all): only a title may follow a space
+        return text[i:end], bool(_TITLE_TAIL.match(text, end))
+    return text[i:end], end == len(text) or text[end] == ")"
+
+
+def _check_link(ref: ImageRef, add) -> None:
+    """A warning for a link that sanitize will remove (javascript:, file: ...)."""
+    scheme = unsafe_scheme(ref.url)
+    if scheme:
+        add(ref.pos, "warning", f"link to a {scheme}: URL; it is removed from the output")
+
+
+def _check_brackets(clean: list[str], code: list[bool], problem) -> None:
+    """Brackets open at once within a paragraph (math and code aside) are limited: see MAX_BRACKETS.
+
+    An escaped bracket counts: inside ^superscript^ pandoc reads `\\[` as a bracket all the same.
+    """
+    depth = 0
+    for i, line in enumerate(clean):
+        if code[i] or not line.strip():
+            depth = 0
+            continue
+        for m in _BRACKETS.finditer(line):
+            if m.group(0) == "[":
+                depth += 1
+                if depth > MAX_BRACKETS:
+                    problem(i, m.start(), "error", f"more than {MAX_BRACKETS} '[' open at once in one paragraph: "
+                            "pandoc would take minutes to read it; close them, write a literal one as '&#91;', "
+                            "or write intervals as math ($[0, 1)$)")
+                    return
+            elif m.group(0) == "]" and depth:
+                depth -= 1

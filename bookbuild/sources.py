@@ -24,13 +24,24 @@ _PLAIN_TAGS = {
 }
 
 
-def read_text(path: Path, report: Report) -> str | None:
-    """A source file as text, or None with the reason in `report`."""
+def read_text(path: Path, report: Report, root: Path | None = None) -> str | None:
+    """A source file as text, or None with the reason in `report`.
+
+    With `root`, a file that resolves outside it (a symbolic link pointing out) is refused unread.
+    """
     name = str(path)
+    target = resolved(path)
+    if root is not None and target is not None and not target.is_relative_to(root):
+        report.error(Pos(name), "file is a symbolic link to a file outside the book root; "
+                     "sources must be files inside the book")
+        return None
     try:
         size = path.stat().st_size
     except OSError as exc:
         report.error(Pos(name), f"cannot read file: {exc.strerror}")
+        return None
+    if not path.is_file():
+        report.error(Pos(name), "is not a regular file (a folder or a device); remove it or rename it")
         return None
     if size > MAX_BYTES:
         report.error(Pos(name), f"file is {size / 1e6:.1f} MB; source files are limited to 5 MB")
@@ -44,7 +55,8 @@ def read_text(path: Path, report: Report) -> str | None:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        report.error(Pos(name, line, col), "file is not valid UTF-8 text; save it as UTF-8")
+        report.error(Pos(name, line, col), f"file is not valid UTF-8 text (byte 0x{data[exc.start]:02x} here); "
+                     "save it as UTF-8")
         return None
     if "\r" in text:
         line = text.count("\n", 0, text.index("\r")) + 1
@@ -55,6 +67,14 @@ def read_text(path: Path, report: Report) -> str | None:
         report.error(Pos(name, line), "file contains a NUL byte; it is not a text file")
         return None
     return text
+
+
+def resolved(path: Path) -> Path | None:
+    """`path` with every symbolic link followed; None for a link loop or an impossible name."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 @dataclass
@@ -82,10 +102,13 @@ class _Constructor(yaml.constructor.SafeConstructor):
     pass
 
 
-def load_yaml(path: Path, report: Report) -> Y | None:
-    """Parse a YAML source file into positioned values; None if it cannot be read."""
+def load_yaml(path: Path, report: Report, root: Path | None = None, needs: str = "") -> Y | None:
+    """Parse a YAML source file into positioned values; None if it cannot be read.
+
+    `needs` says what the file must hold, for the message about an empty file.
+    """
     name = str(path)
-    text = read_text(path, report)
+    text = read_text(path, report, root)
     if text is None:
         return None
     ok = True
@@ -97,38 +120,86 @@ def load_yaml(path: Path, report: Report) -> Y | None:
     if not ok:
         return None
     try:
-        depth = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                report.error(_pos(name, event.start_mark),
-                             "YAML anchors and aliases (&name, *name) are not allowed in book sources")
-                return None
-            tag = getattr(event, "tag", None)
-            if tag and tag not in _PLAIN_TAGS and tag != "!":
-                report.error(_pos(name, event.start_mark), f"YAML tag {tag!r} is not allowed in book sources")
-                return None
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    report.error(_pos(name, event.start_mark), f"YAML nested deeper than {MAX_DEPTH} levels")
-                    return None
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
+        if not _plain_events(text, name, report):
+            return None
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(name, mark) if mark else Pos(name)
-        problem = exc.problem or exc.context or "invalid YAML"
-        report.error(pos, f"YAML syntax error: {problem}")
+        report.error(pos, f"YAML syntax error: {_syntax_message(exc)}")
+        return None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        report.error(Pos(name, line, col), f"control character U+{exc.character:04X} is not allowed in YAML; "
+                     "remove it")
         return None
     except yaml.YAMLError as exc:
         report.error(Pos(name), f"YAML error: {exc}")
         return None
     if node is None:
-        report.error(Pos(name), "file is empty")
+        report.error(Pos(name), "file is empty" + (f": it needs {needs}" if needs else ""))
         return None
     constructor = _Constructor()
     return _convert(node, name, constructor, report, text.split("\n"))
+
+
+def _plain_events(text: str, name: str, report: Report) -> bool:
+    """Refuse, before anything is built, what the book format never needs: aliases, tags, deep nesting.
+
+    Aliases make a few lines expand into gigabytes ("billion laughs"); tags such as
+    !!python/object would construct objects; both are refused at the first one.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            report.error(_pos(name, event.start_mark),
+                         "YAML anchors and aliases (&name, *name) are not allowed in book sources; "
+                         "write the value out")
+            return False
+        tag = getattr(event, "tag", None)
+        if tag and tag not in _PLAIN_TAGS and tag != "!":
+            report.error(_pos(name, event.start_mark), f"YAML tag {_short_tag(tag)!r} is not allowed in book "
+                         "sources; only plain text, numbers, dates, lists and mappings are")
+            return False
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                report.error(_pos(name, event.start_mark),
+                             f"YAML nested deeper than {MAX_DEPTH} levels; book sources never need that much")
+                return False
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return True
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's complaint as a sentence saying what to do."""
+    problem, context = exc.problem or "", exc.context or ""
+    opened = exc.context_mark.line + 1 if exc.context_mark else None
+    if "flow sequence" in context:
+        return f"the list opened with '[' on line {opened} is not closed: add ']', or quote text that starts with '['"
+    if "flow mapping" in context:
+        return f"the mapping opened with '{{' on line {opened} is not closed: add '}}', or quote text that starts with '{{'"
+    if "quoted scalar" in context and "end of stream" in problem:
+        return f"the quoted text opened on line {opened} is never closed"
+    if "unknown escape character" in problem:
+        return problem.replace("found unknown escape character", "unknown escape") \
+            + " in double-quoted text; use single quotes or a block (|) for backslashes"
+    if "mapping values are not allowed" in problem:
+        return "':' followed by a space starts a key here; put text that contains ': ' in quotes or in a block (|)"
+    if "cannot start any token" in problem:
+        char = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return f"a value cannot start with {char!r} in YAML; put it in quotes"
+    if "single document" in context:
+        return "a second YAML document starts here ('---'); a source file holds one"
+    if "expected <block end>" in problem or "could not find expected ':'" in problem:
+        return "this line does not fit the indentation of the lines above (or is a key without ':')"
+    return f"{context}: {problem}" if context else problem or "invalid YAML"
 
 
 def _convert(node, name: str, constructor, report: Report, lines: list[str]) -> Y:
@@ -152,8 +223,8 @@ def _convert(node, name: str, constructor, report: Report, lines: list[str]) -> 
         return Y([_convert(v, name, constructor, report, lines) for v in node.value], pos)
     try:
         value = constructor.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError) as exc:
-        report.error(pos, f"invalid value: {exc}")
+    except Exception as exc:  # PyYAML raises ValueError, KeyError, AttributeError... on odd scalars
+        report.error(pos, f"invalid value {node.value!r}: {_reason(exc)}")
         value = None
     style = node.style
     if style in ("|", ">"):
@@ -164,3 +235,11 @@ def _convert(node, name: str, constructor, report: Report, lines: list[str]) -> 
         indent = len(lines[line]) - len(lines[line].lstrip(" ")) if line < len(lines) else 0
         pos = Pos(name, pos.line + 1, indent + 1)
     return Y(value, pos, style)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return exc.problem or "not a valid value"
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)
+    return "not a valid value of its type"

@@ -2,25 +2,77 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 from .errors import Pos, Report
-from .markdown import Scan, is_remote, scan
+from .markdown import ImageRef, Scan, is_remote, scan
 from .model import Book, Edition, Text, select_questions
+from .sources import MAX_BYTES, resolved
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+# pandoc %-escapes these in an image URL, and decodes %-escapes when it reads the file
+_BAD_PATH_CHARS = re.compile(r"[%\\?#\"<>\[\]{}|^`\s\x00-\x1f\x7f]")
+# what an SVG could run or fetch when a reader opens it: scripts, handlers, entities (XXE), files
+_SVG_DANGER = re.compile(r"<script|\son[a-z]+\s*=|<!ENTITY|javascript:|file:", re.I)
 
 
 def resolve_image(url: str, source: Path, root: Path) -> tuple[Path | None, str | None]:
     """The file an image URL names, or why it is refused."""
+    target, problem = refuse_path(url, source, root)
+    if problem:
+        return None, problem
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, f"image {url!r} is not an image file ({', '.join(IMAGE_SUFFIXES)})"
+    try:
+        found = target.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        return None, f"image {url[:80]!r} cannot be read: {exc.strerror}"
+    if not found:
+        return None, f"image {url!r} not found"
+    if target.suffix.lower() == ".svg":
+        return target, _svg_problem(url, target)
+    return target, None
+
+
+def refuse_path(url: str, source: Path, root: Path) -> tuple[Path | None, str | None]:
+    """The path an image URL leads to, or why reading it could leak: remote, absolute, outside the book."""
+    if not url:
+        return None, "image without a path"
+    if url.startswith(("http://", "https://", "//")):
+        return None, f"remote image {url[:80]!r}: images must be files inside the book (download it into book/images/)"
     if is_remote(url):
-        return None, f"remote image {url!r}: images must be files inside the book"
+        return None, (f"image {url[:80]!r}: a {url.split(':')[0].lower()}: URL is not allowed; "
+                      "images must be files inside the book")
     if url.startswith("/") or (len(url) > 1 and url[1] == ":"):
         return None, f"absolute image path {url!r}: write it relative to {source.name}"
-    target = (source.parent / url).resolve()
+    bad = _BAD_PATH_CHARS.search(url)
+    if bad:
+        # pandoc decodes %-escapes when it reads an image: the file it reads would not be the one checked
+        return None, (f"image path {url!r} has {bad.group(0)!r} in it; name image files with letters, "
+                      "digits, '-', '_', '.' and '/'")
+    target = resolved(source.parent / url)
+    if target is None:
+        return None, f"image {url!r} cannot be resolved (a symbolic link loop?)"
     if not target.is_relative_to(root):
         return None, f"image {url!r} is outside the book root"
-    if not target.is_file():
-        return None, f"image {url!r} not found"
+    hidden = next((part for part in target.relative_to(root).parts if part.startswith(".")), None)
+    if hidden:
+        return None, f"image {url!r} is inside the hidden {hidden!r}; images go in book/images/"
     return target, None
+
+
+def _svg_problem(url: str, target: Path) -> str | None:
+    """Why an SVG file may not go into the outputs (a reader's browser would run or fetch it), if so."""
+    if target.stat().st_size > MAX_BYTES:
+        return f"SVG image {url!r} is over 5 MB; source files are limited to 5 MB"
+    m = _SVG_DANGER.search(target.read_bytes().decode("utf-8", "replace"))
+    if m:
+        return (f"SVG image {url!r} contains {m.group(0).strip()!r}: an image may not carry scripts, event "
+                "handlers, entities or file links; export it again as a plain drawing")
+    return None
 
 
 def editions_to_check(book: Book, name: str | None) -> list[Edition]:
@@ -36,7 +88,8 @@ def validate(book: Book, editions: list[Edition]) -> Report:
     scans: list[tuple[Scan, Path]] = []
 
     def add_scan(text: Text, source: Path, field: str | None) -> None:
-        s = scan(text.value, text.pos, in_field=field)
+        # a template puts a hint or a reason after other text on its line: it starts no block
+        s = scan(text.value, text.pos, in_field=field, starts_block=field not in ("hint", "reason"))
         for pos, severity, message in s.problems:
             (report.error if severity == "error" else report.warning)(pos, message)
         scans.append((s, source))
@@ -84,11 +137,7 @@ def validate(book: Book, editions: list[Edition]) -> Report:
             elif (ref.kind, ref.target) not in labels:
                 report.error(ref.pos, f"reference @{ref.kind}:{ref.target}: no {_KIND_NAMES[ref.kind]} "
                              f"is labelled {{#{ref.kind}:{ref.target}}}")
-    for s, source in scans:
-        for image in s.images:
-            _, problem = resolve_image(image.url, source, root)
-            if problem:
-                report.error(image.pos, problem)
+    _check_images(scans, root, report)
 
     _check_placement(book, report)
     _check_interviews(book, report)
@@ -99,7 +148,43 @@ def validate(book: Book, editions: list[Edition]) -> Report:
 _KIND_NAMES = {"sec": "section", "fig": "figure", "tbl": "table"}
 
 
+def _check_images(scans: list[tuple[Scan, Path]], root: Path, report: Report) -> None:
+    """Every image pandoc would read, inline (`![a](x.png)`) or by reference (`![a][x]`), is checked.
+
+    pandoc resolves a reference against definitions anywhere in the chapter, the questions it
+    places included: so a use is checked against every definition of its label in the book.
+    """
+    definitions: dict[str, list[ImageRef]] = {}
+    for s, _ in scans:
+        for label, refs in s.definitions.items():
+            definitions.setdefault(label, []).extend(refs)
+    for s, source in scans:
+        for image in s.images:
+            problem = _image_problem(image.url, image.in_code, source, root)
+            if problem:
+                report.error(image.pos, problem)
+        for use in s.image_uses:
+            for target in definitions.get(use.label, ()):
+                problem = _image_problem(target.url, use.in_code and target.in_code, source, root)
+                if problem:
+                    report.error(use.pos, f"{problem} (the reference [{use.label}] is defined at {target.pos})")
+
+
+_IN_CODE = (" (it is in code, but pandoc may read it as an image: show image examples in a fenced code "
+            "block that starts a line after a blank line)")
+
+
+def _image_problem(url: str, in_code: bool, source: Path, root: Path) -> str | None:
+    """Why an image may not be built; in code, only what could leak (an example need not exist)."""
+    if in_code:
+        problem = refuse_path(url, source, root)[1]
+        return problem + _IN_CODE if problem else None
+    return resolve_image(url, source, root)[1]
+
+
 def _check_placement(book: Book, report: Report) -> None:
+    counts = Counter(q.id for t in book.topics.values() for q in t.questions)
+    duplicates = {qid for qid, n in counts.items() if n > 1}
     placed: dict[str, Pos] = {}
     topic_placed: set[str] = set()
     interviews_placed: dict[str, Pos] = {}
@@ -111,6 +196,8 @@ def _check_placement(book: Book, report: Report) -> None:
                     report.error(block.pos, "a questions block needs topic=\"...\"")
                     continue
                 topic = book.topics.get(topic_id)
+                if topic is None and _topic_file_exists(book, topic_id):
+                    continue  # the file is there but could not be read: its own errors say why
                 if topic is None:
                     report.error(block.pos, f"unknown topic {topic_id!r}; topics are: "
                                  + (", ".join(sorted(book.topics)) or "none (no questions/*.yaml)"))
@@ -120,6 +207,8 @@ def _check_placement(book: Book, report: Report) -> None:
                 if not chosen:
                     report.warning(block.pos, f"this questions block places no question of topic {topic_id!r}")
                 for q in chosen:
+                    if q.id in duplicates:
+                        continue  # reported as a duplicate id; "placed twice" would say it again
                     if q.id in placed:
                         report.error(block.pos, f"question {q.id!r} is placed twice: here and by the block at {placed[q.id]}")
                     else:
@@ -133,14 +222,29 @@ def _check_placement(book: Book, report: Report) -> None:
                     report.error(block.pos, f"interview {iid!r} is placed twice (also at {interviews_placed[iid]})")
                 else:
                     interviews_placed[iid] = block.pos
+    if _unread_chapters(book):
+        return  # a chapter that could not be read may hold the blocks: "never placed" would mislead
     for topic in book.topics.values():
         if topic.id not in topic_placed:
             report.error(topic.pos, f"topic {topic.id!r} is never placed: add "
                          f"'::: {{.questions topic=\"{topic.id}\"}}' and ':::' to a chapter")
             continue
         for q in topic.questions:
-            if q.id not in placed:
+            if q.id not in placed and q.id not in duplicates:
                 report.error(q.pos, f"question {q.id!r} is placed by no questions block of topic {topic.id!r}")
+
+
+def _unread_chapters(book: Book) -> list[str]:
+    """Chapters listed and present whose text could not be read (their own errors say why)."""
+    loaded = {c.file for c in book.chapters}
+    return [name for part in book.meta.parts for name, _ in part.chapters
+            if name not in loaded and "/" not in name and (book.root / "book" / "chapters" / name).exists()]
+
+
+def _topic_file_exists(book: Book, topic_id: str) -> bool:
+    if not re.fullmatch(r"[\w-]+", topic_id):
+        return False
+    return any((book.root / "questions" / f"{topic_id}{suffix}").is_file() for suffix in (".yaml", ".yml"))
 
 
 def _check_interviews(book: Book, report: Report) -> None:

@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Write the bad-input corpus: one small book root per case, with the outcome it must give.
+
+    python tests/corpus/make_corpus.py        # rewrites every case folder below this file
+
+Each case is the base book below with some files replaced, added (a symbolic link: `Link`) or
+removed (None), and `expected.txt`: `exit: N`, then each diagnostic that must be printed, whole
+or as a prefix ending in `...`, its path relative to the case folder. tests/test_corpus.py
+runs them. The generated folders are checked in; this script is how they were made.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to `target`."""
+
+    target: str
+
+
+BOOK_YAML = """\
+title: Corpus Book
+author: Corpus Author
+identifier: urn:uuid:00000000-0000-4000-8000-0000000000c0
+date: 2026-01-01
+parts:
+  - title: Main
+    chapters: [intro.md]
+editions:
+  release: {answers: appendix}
+"""
+
+INTRO = """\
+# Introduction {#sec:intro}
+
+A figure follows.
+
+![A dot.](../images/dot.svg){#fig:dot}
+
+::: {.questions topic="topic"}
+:::
+"""
+
+TOPIC = """\
+title: Topic
+questions:
+  - id: first
+    difficulty: easy
+    prompt: |
+      What is one plus one?
+    answer: |
+      Two.
+  - id: second
+    difficulty: medium
+    prompt: |
+      What is two plus two?
+    answer: |
+      Four.
+"""
+
+DOT = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="10"/></svg>\n'
+
+BASE = {
+    "book/book.yaml": BOOK_YAML,
+    "book/chapters/intro.md": INTRO,
+    "book/images/dot.svg": DOT,
+    "questions/topic.yaml": TOPIC,
+}
+
+
+def chapter(extra: str) -> dict:
+    """The base chapter with `extra` Markdown at its end (line 10 onwards)."""
+    return {"book/chapters/intro.md": INTRO + "\n" + extra}
+
+
+def topic(*edits: str) -> dict:
+    """The base topic file with (old, new) replacements."""
+    text = TOPIC
+    for old, new in zip(edits[::2], edits[1::2]):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return {"questions/topic.yaml": text}
+
+
+def book(old: str, new: str) -> dict:
+    assert old in BOOK_YAML, old
+    return {"book/book.yaml": BOOK_YAML.replace(old, new, 1)}
+
+
+@dataclass
+class Case:
+    name: str
+    files: dict
+    exit: int
+    expected: list[str] = field(default_factory=list)
+
+
+LAUGHS = "title: Topic\n" + "\n".join(
+    f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}" if n else '"lol"'] * 9) + "]" for n in range(9)) + "\nquestions: []\n"
+BRACKETS = "[" * 30 + "x" + "]" * 30
+
+CASES = [
+    # --- YAML: syntax, limits, tags ------------------------------------------------------------
+    Case("01-yaml-syntax", topic("    difficulty: easy\n", "    difficulty: [easy\n"), 1, [
+        "questions/topic.yaml:5:11: error: YAML syntax error: the list opened with '[' on line 4 is not closed: "
+        "add ']', or quote text that starts with '['"]),
+    Case("02-yaml-tab-indent", topic("    difficulty: easy\n", "\tdifficulty: easy\n"), 1, [
+        "questions/topic.yaml:4:1: error: tab used for indentation; YAML needs spaces"]),
+    Case("03-yaml-duplicate-key", topic("      Two.\n", "      Two.\n    answer: Three.\n"), 1, [
+        "questions/topic.yaml:9:5: error: duplicate key 'answer' (first at line 8)"]),
+    Case("04-yaml-billion-laughs", {"questions/topic.yaml": LAUGHS}, 1, [
+        "questions/topic.yaml:2:5: error: YAML anchors and aliases (&name, *name) are not allowed in book sources; "
+        "write the value out"]),
+    Case("05-yaml-python-object", topic("      What is one plus one?\n",
+                                        "      What is one plus one?\n    hint: !!python/object/apply:os.system [\"touch pwned\"]\n"), 1, [
+        "questions/topic.yaml:7:11: error: YAML tag '!!python/object/apply:os.system' is not allowed in book sources; "
+        "only plain text, numbers, dates, lists and mappings are"]),
+    Case("06-yaml-python-name", topic("    answer: |\n      Two.\n", "    answer: !!python/name:os.system\n"), 1, [
+        "questions/topic.yaml:7:13: error: YAML tag '!!python/name:os.system' is not allowed in book sources; ..."]),
+    Case("07-yaml-deep-nesting", topic("    difficulty: easy\n", "    difficulty: easy\n    tags: "
+                                       + "[" * 70 + "]" * 70 + "\n"), 1, [
+        "questions/topic.yaml:5:72: error: YAML nested deeper than 64 levels; book sources never need that much"]),
+    Case("08-yaml-control-character", topic("title: Topic", "title: Topic\x07"), 1, [
+        "questions/topic.yaml:1:13: error: control character U+0007 is not allowed in YAML; remove it"]),
+    Case("09-yaml-two-documents", {"questions/topic.yaml": TOPIC + "---\ntitle: Again\n"}, 1, [
+        "questions/topic.yaml:15:1: error: YAML syntax error: a second YAML document starts here ('---'); "
+        "a source file holds one"]),
+    Case("10-yaml-invalid-values", book("date: 2026-01-01", "date: 2026-13-45"), 1, [
+        "book/book.yaml:4:7: error: invalid value '2026-13-45': month must be in 1..12"]),
+    Case("11-yaml-bad-tagged-scalar", book("date: 2026-01-01", "date: !!timestamp yesterday"), 1, [
+        "book/book.yaml:4:7: error: invalid value 'yesterday': not a valid value of its type"]),
+
+    # --- wrong types, unknown and missing keys ---------------------------------------------------
+    Case("12-type-list-for-text", topic("    prompt: |\n      What is one plus one?\n", "    prompt: [one, plus, one]\n"), 1, [
+        "questions/topic.yaml:5:13: error: a question: 'prompt' must be text, not a list"]),
+    Case("13-type-number-id", topic("  - id: first", "  - id: 42"), 1, [
+        "questions/topic.yaml:3:9: error: a question: 'id' must be text, not the number 42"]),
+    Case("14-type-book-fields", book("title: Corpus Book", "title: [Corpus, Book]\nversion: {major: 1}"), 1, [
+        "book/book.yaml:1:8: error: book.yaml: 'title' must be text, not a list",
+        "book/book.yaml:2:10: error: book.yaml: 'version' must be text or a number, not a mapping"]),
+    Case("15-book-yaml-is-a-list", {"book/book.yaml": "- title: Corpus Book\n- parts: []\n"}, 1, [
+        "book/book.yaml:1:1: error: book.yaml must be a mapping of keys to values, not a list"]),
+    Case("16-unknown-keys", {**topic("    answer: |\n      Two.\n", "    anwser: |\n      Two.\n"),
+                             **book("author: Corpus Author", "autor: Corpus Author")}, 1, [
+        "book/book.yaml:2:1: error: unknown key 'autor' in book.yaml; expected one of: title, parts, slug, ...",
+        "questions/topic.yaml:7:5: error: unknown key 'anwser' in a question; expected one of: id, difficulty, ...",
+        "questions/topic.yaml:3:5: error: question 'first' has no answer (the release edition prints answers)"]),
+    Case("17-missing-answer", topic("    answer: |\n      Four.\n", ""), 1, [
+        "questions/topic.yaml:9:5: error: question 'second' has no answer (the release edition prints answers)"]),
+    Case("18-duplicate-ids", {
+        **chapter('::: {.questions topic="other"}\n:::\n'),
+        "questions/other.yaml": "title: Other\nquestions:\n  - id: first\n    difficulty: hard\n"
+                                "    prompt: Again?\n    answer: Yes.\n"}, 1, [
+        "questions/topic.yaml:3:5: error: duplicate question id 'first' (also at questions/other.yaml:3:5)"]),
+    Case("19-question-id-injection", {
+        **topic("  - id: first", "  - id: 'x\" onclick=\"alert(1)'"),
+        "questions/interviews.yaml": "interviews:\n  - id: 'a} <script>'\n    title: Screen\n"
+                                     "    rounds:\n      - {title: One, questions: [second]}\n"}, 1, [
+        "questions/topic.yaml:3:9: error: question id 'x\" onclick=\"alert(1)' must be lower-case letters, "
+        "digits and dashes",
+        "questions/interviews.yaml:2:9: error: interview id 'a} <script>' must be lower-case letters, "
+        "digits and dashes"]),
+
+    # --- empty files, encodings --------------------------------------------------------------------
+    Case("20-empty-book-yaml", {"book/book.yaml": ""}, 1, [
+        "book/book.yaml:1:1: error: file is empty: it needs at least title: and parts:"]),
+    Case("21-empty-topic-file", {"questions/topic.yaml": "# nothing yet\n"}, 1, [
+        "questions/topic.yaml:1:1: error: file is empty: it needs title: and questions:"]),
+    Case("22-empty-chapter", {**book("chapters: [intro.md]", "chapters: [intro.md, empty.md]"),
+                              "book/chapters/empty.md": ""}, 1, [
+        "book/chapters/empty.md:1:1: error: chapter is empty: start it with a '# Title' line"]),
+    Case("23-invalid-utf8-chapter", {"book/chapters/intro.md": INTRO.replace("A figure", "Caf\xe9: a figure")
+                                     .encode("latin-1")}, 1, [
+        "book/chapters/intro.md:3:4: error: file is not valid UTF-8 text (byte 0xe9 here); save it as UTF-8"]),
+    Case("24-invalid-utf8-yaml", {"questions/topic.yaml": TOPIC.replace("Four.", "Four \xff.").encode("latin-1")}, 1, [
+        "questions/topic.yaml:14:12: error: file is not valid UTF-8 text (byte 0xff here); save it as UTF-8"]),
+    Case("25-nul-byte", {"book/chapters/intro.md": INTRO.replace("A figure", "A\x00 figure")}, 1, [
+        "book/chapters/intro.md:3:1: error: file contains a NUL byte; it is not a text file"]),
+    Case("26-huge-answer", {"questions/topic.yaml": None, "README.txt": "tests/test_corpus.py writes "
+                            "questions/topic.yaml here: a question with a 10 MB answer.\n"}, 1, [
+        # tests/test_corpus.py writes the 10 MB questions/topic.yaml (too big to check in)
+        "questions/topic.yaml:1:1: error: file is 10.5 MB; source files are limited to 5 MB"]),
+    Case("27-folder-named-like-a-source", {"questions/folder.yaml/keep.txt": "a folder, not a file\n"}, 1, [
+        "questions/folder.yaml:1:1: error: is not a regular file (a folder or a device); remove it or rename it"]),
+
+    # --- references --------------------------------------------------------------------------------
+    Case("28-dangling-q", chapter("See @q:frist.\n"), 1, [
+        "book/chapters/intro.md:10:5: error: reference @q:frist: no question has the id 'frist'"]),
+    Case("29-dangling-sec", chapter("As @sec:intr says.\n"), 1, [
+        "book/chapters/intro.md:10:4: error: reference @sec:intr: no section is labelled {#sec:intr}"]),
+    Case("30-dangling-fig-in-answer", topic("      Two.\n", "      Two, as @fig:dots shows.\n"), 1, [
+        "questions/topic.yaml:8:15: error: reference @fig:dots: no figure is labelled {#fig:dots}"]),
+    Case("31-dangling-tbl", chapter("The numbers are in table [-@tbl:sizes].\n"), 1, [
+        "book/chapters/intro.md:10:28: error: reference @tbl:sizes: no table is labelled {#tbl:sizes}"]),
+
+    # --- images: missing, remote, absolute, outside, disguised ---------------------------------------
+    Case("32-image-missing", chapter("![Gone.](../images/gone.svg)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image '../images/gone.svg' not found"]),
+    Case("33-image-remote", chapter("![Remote.](https://example.com/track.png)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: remote image 'https://example.com/track.png': images must be files "
+        "inside the book (download it into book/images/)"]),
+    Case("34-image-protocol-relative", chapter("![Remote.](//example.com/track.png)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: remote image '//example.com/track.png': ..."]),
+    Case("35-image-absolute", chapter("![Passwords.](/etc/passwd)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: absolute image path '/etc/passwd': write it relative to intro.md"]),
+    Case("36-image-escapes-root", chapter("![Secret.](../../../secret.png)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image '../../../secret.png' is outside the book root"]),
+    Case("37-image-symlink-outside", {**chapter("![Leak.](../images/leak.svg)\n"),
+                                      "book/images/leak.svg": Link("/etc/passwd")}, 1, [
+        "book/chapters/intro.md:10:1: error: image '../images/leak.svg' is outside the book root"]),
+    Case("38-image-symlink-loop", {**chapter("![Loop.](../images/loop.svg)\n"),
+                                   "book/images/loop.svg": Link("loop.svg")}, 1, [
+        "book/chapters/intro.md:10:1: error: image '../images/loop.svg' cannot be resolved (a symbolic link loop?)"]),
+    Case("39-image-file-url", chapter("![Passwords.](file:///etc/passwd)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image 'file:///etc/passwd': a file: URL is not allowed; "
+        "images must be files inside the book"]),
+    Case("40-image-by-reference", chapter("![Passwords][pw] and ![pw]\n\n[pw]: /etc/passwd\n"), 1, [
+        "book/chapters/intro.md:10:1: error: absolute image path '/etc/passwd': write it relative to intro.md "
+        "(the reference [pw] is defined at book/chapters/intro.md:12:1)",
+        "book/chapters/intro.md:10:22: error: absolute image path '/etc/passwd': ..."]),
+    Case("41-image-escaped-path", chapter("![A](\\/etc/passwd) ![B](&#47;etc&#47;passwd)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: absolute image path '/etc/passwd': write it relative to intro.md",
+        "book/chapters/intro.md:10:20: error: absolute image path '/etc/passwd': write it relative to intro.md"]),
+    Case("42-image-percent-escape", {**chapter("![Secret.](..%2F..%2F..%2Fsecret.svg)\n"),
+                                     "book/chapters/..%2F..%2F..%2Fsecret.svg": DOT}, 1, [
+        "book/chapters/intro.md:10:1: error: image path '..%2F..%2F..%2Fsecret.svg' has '%' in it; ..."]),
+    Case("43-image-hidden-folder", chapter("![Config.](../../.git/config.png)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image '../../.git/config.png' is inside the hidden '.git'; "
+        "images go in book/images/"]),
+    Case("44-image-not-an-image", chapter("![Bank.](../../questions/topic.yaml)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image '../../questions/topic.yaml' is not an image file "
+        "(.png, .jpg, .jpeg, .gif, .svg, .webp)"]),
+    Case("45-image-name-too-long", chapter("![Long.](" + "a" * 300 + ".png)\n"), 1, [
+        "book/chapters/intro.md:10:1: error: image 'aaaaaaaaaa..."]),
+    Case("46-image-hidden-by-comment", chapter("<!--\n```\n-->\n![Passwords.](/etc/passwd)\n"), 1, [
+        "book/chapters/intro.md:10:1: warning: raw HTML <!-- is not allowed in book sources; ...",
+        "book/chapters/intro.md:13:1: error: absolute image path '/etc/passwd': write it relative to intro.md"]),
+    Case("47-image-after-escaped-backtick", chapter("\\`![Passwords.](/etc/passwd)`\n"), 1, [
+        "book/chapters/intro.md:10:3: error: absolute image path '/etc/passwd': write it relative to intro.md"]),
+    Case("48-image-in-doubtful-code", topic("      Two.\n", "      Two:\n      ```\n      ![x](../../secret.png)\n"
+                                            "      ```\n"), 1, [
+        "questions/topic.yaml:10:7: error: image '../../secret.png' is outside the book root (it is in code, but "
+        "pandoc may read it as an image: show image examples in a fenced code block that starts a line after "
+        "a blank line)"]),
+    Case("49-image-in-inline-code", chapter("Write `![Logo](https://example.com/logo.png)` for a logo.\n"), 1, [
+        "book/chapters/intro.md:10:8: error: remote image 'https://example.com/logo.png': images must be files "
+        "inside the book (download it into book/images/) (it is in code, but pandoc may read it as an image: ..."]),
+    Case("50-svg-with-script", {**chapter("![Evil.](../images/evil.svg)\n"),
+                                "book/images/evil.svg": '<svg xmlns="http://www.w3.org/2000/svg">'
+                                                        '<script>alert("xss")</script></svg>\n'}, 1, [
+        "book/chapters/intro.md:10:1: error: SVG image '../images/evil.svg' contains '<script': ..."]),
+    Case("51-svg-with-entity", {**chapter("![Evil.](../images/evil.svg)\n"),
+                                "book/images/evil.svg": '<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY x SYSTEM '
+                                                        '"file:///etc/passwd">]>\n<svg xmlns="http://www.w3.org/2000/svg">'
+                                                        '<text>&x;</text></svg>\n'}, 1, [
+        "book/chapters/intro.md:10:1: error: SVG image '../images/evil.svg' contains '<!ENTITY': ..."]),
+
+    # --- Markdown limits and block structure ---------------------------------------------------------
+    Case("52-markdown-deep-blockquote", chapter("> " * 70 + "deep\n"), 1, [
+        "book/chapters/intro.md:10:1: error: Markdown nested deeper than 64 levels (block quotes, lists); ..."]),
+    Case("53-markdown-deep-list", chapter("- " * 70 + "deep\n"), 1, [
+        "book/chapters/intro.md:10:1: error: Markdown nested deeper than 64 levels (block quotes, lists); ..."]),
+    Case("54-markdown-bracket-bomb", chapter(BRACKETS + "\n"), 1, [
+        "book/chapters/intro.md:10:7: error: more than 6 '[' open at once in one paragraph: pandoc would take "
+        "minutes to read it; ..."]),
+    Case("55-colons-in-answer", topic("      Four.\n", "      Four.\n      :::\n      Escaped?\n"), 1, [
+        "questions/topic.yaml:15:7: error: a line starting with ':::' in a question's answer would end its block; "
+        "remove it or indent it"]),
+    Case("56-unclosed-fence-in-prompt", topic("      What is one plus one?\n",
+                                              "      What is one plus one?\n      ```python\n      1 + 1\n"), 1, [
+        "questions/topic.yaml:7:7: error: code block is never closed (no closing fence)"]),
+    Case("57-unclosed-comment-in-prompt", topic("      What is one plus one?\n",
+                                                "      What is one plus one? <!-- the rest is hidden\n"), 1, [
+        "questions/topic.yaml:6:7: error: raw HTML '<!--' opened here is never closed in this prompt; "
+        "it would hide the rest of the chapter (write a literal '<' as '&lt;')",
+        "questions/topic.yaml:6:29: warning: raw HTML <!-- is not allowed in book sources; ..."]),
+    Case("58-block-inside-comment", {"book/chapters/intro.md": INTRO.replace('::: {.questions', '<!--\n::: {.questions')
+                                     + "-->\n"}, 1, [
+        "book/chapters/intro.md:7:1: warning: raw HTML <!-- is not allowed in book sources; ...",
+        "book/chapters/intro.md:8:1: error: this questions block is inside raw HTML (a comment, <script>, <pre>...) "
+        "opened above; close that first"]),
+    Case("59-unknown-topic-in-block", chapter('::: {.questions topic="topics"}\n:::\n'), 1, [
+        "book/chapters/intro.md:10:1: error: unknown topic 'topics'; topics are: topic"]),
+    Case("60-chapter-without-title", {"book/chapters/intro.md": INTRO.replace("# Introduction {#sec:intro}\n", "")}, 1, [
+        "book/chapters/intro.md:1:1: error: chapter has no title: start it with a '# Title' line"]),
+    Case("61-chapter-listed-twice", book("chapters: [intro.md]", "chapters: [intro.md, intro.md]"), 1, [
+        "book/book.yaml:7:26: error: chapter 'intro.md' is listed twice (first at line 7)"]),
+    Case("62-chapter-path-traversal", book("chapters: [intro.md]", "chapters: [intro.md, ../../../secret.md]"), 1, [
+        "book/book.yaml:7:26: error: chapter '../../../secret.md' must be a file name ending in .md inside "
+        "book/chapters/"]),
+    Case("63-sources-symlinked-outside", {
+        **book("chapters: [intro.md]", "chapters: [intro.md, leak.md]"),
+        "book/chapters/leak.md": Link("/etc/passwd"), "questions/leak.yaml": Link("/etc/passwd")}, 1, [
+        "book/chapters/leak.md:1:1: error: file is a symbolic link to a file outside the book root; "
+        "sources must be files inside the book",
+        "questions/leak.yaml:1:1: error: file is a symbolic link to a file outside the book root; ..."]),
+
+    # --- book.yaml values that would reach outputs ---------------------------------------------------
+    Case("64-edition-name-traversal", book("  release: {answers: appendix}\n",
+                                           "  release: {answers: appendix}\n  ../../escape: {answers: inline}\n"), 1, [
+        "book/book.yaml:10:3: error: edition name '../../escape' must be lower-case letters, digits and dashes "
+        "(it names the output folder)"]),
+    Case("65-edition-javascript-feedback", book(
+        "  release: {answers: appendix}\n",
+        "  release: {answers: appendix}\n  draft: {answers: inline, watermark: DRAFT,"
+        " feedback: \"javascript:alert(document.cookie)\", url: \"file:///etc/\"}\n"), 1, [
+        "book/book.yaml:10:56: error: edition 'draft': feedback must start with mailto: or https:// or http://, "
+        "not 'javascript:alert(document.cookie)'",
+        "book/book.yaml:10:98: error: edition 'draft': url must start with https:// or http://, not 'file:///etc/'"]),
+    Case("66-resource-javascript-url", topic("questions:\n", "resources:\n  - {title: Click, url: \"javascript:alert(1)\"}\n"
+                                                             "questions:\n"), 1, [
+        "questions/topic.yaml:3:5: error: resource URL 'javascript:alert(1)' must start with https:// or http://"]),
+
+    # --- accepted, made harmless, with a warning -----------------------------------------------------
+    Case("67-bom", {"questions/topic.yaml": "\ufeff" + TOPIC}, 0, [
+        "questions/topic.yaml:1:1: warning: file starts with a byte-order mark; it was ignored"]),
+    Case("68-crlf", {"book/chapters/intro.md": INTRO.replace("\n", "\r\n").encode()}, 0, [
+        "book/chapters/intro.md:1:1: warning: Windows (CRLF) line ends; read as plain line ends"]),
+    Case("69-script", {**chapter("Hello <script>alert('xss-script')</script> world.\n"),
+                       **topic("      Two.\n", "      Two.<script>alert('xss-answer')</script>\n")}, 0, [
+        "book/chapters/intro.md:10:7: warning: raw HTML <script> is not allowed in book sources; "
+        "it is removed from every output",
+        "questions/topic.yaml:8:11: warning: raw HTML <script> is not allowed in book sources; ..."]),
+    Case("70-iframe", chapter('<iframe src="https://evil.example/frame"></iframe>\n'), 0, [
+        "book/chapters/intro.md:10:1: warning: raw HTML <iframe> is not allowed in book sources; ..."]),
+    Case("71-event-handlers", chapter(
+        '<img src="x.png" onerror="alert(\'xss-onerror\')">\n\n'
+        '[Hover me]{onmouseover="alert(\'xss-span\')"} and a heading:\n\n'
+        '## Click {#sec:click onclick="alert(\'xss-heading\')"}\n'), 0, [
+        "book/chapters/intro.md:10:1: warning: raw HTML <img> is not allowed in book sources; ...",
+        "book/chapters/intro.md:12:12: warning: event handler attribute onmouseover= is not allowed in book sources; "
+        "it is removed from every output",
+        "book/chapters/intro.md:14:22: warning: event handler attribute onclick= is not allowed in book sources; ..."]),
+    Case("72-javascript-links", chapter(
+        "[Click](javascript:alert('xss-inline')) <javascript:alert('xss-auto')> [ref][r]\n"
+        "[control](&#1;javascript:alert('xss-control')) [data](data:text/html;base64,PHNjcmlwdD4=)\n\n"
+        "[r]: javascript:alert('xss-ref')\n"), 0, [
+        "book/chapters/intro.md:10:1: warning: link to a javascript: URL; it is removed from the output",
+        "book/chapters/intro.md:10:42: warning: link to a javascript: URL; it is removed from the output",
+        "book/chapters/intro.md:11:1: warning: link to a javascript: URL; it is removed from the output",
+        "book/chapters/intro.md:11:48: warning: link to a data: URL; it is removed from the output",
+        "book/chapters/intro.md:13:1: warning: link to a javascript: URL; it is removed from the output"]),
+    Case("73-jinja-in-text", {
+        **chapter("Seven times seven is {{ 7*7 }}; {% include '/etc/passwd' %} and {{ config }}.\n"),
+        **topic("      What is two plus two?\n", "      What is two plus two? Not {{ 6*7 }}.\n",
+                "    difficulty: easy\n", "    difficulty: easy\n    group: \"Sums {{ 8*8 }}\"\n"),
+    }, 0, [
+        "book/chapters/intro.md:10:22: warning: '{{ 7*7 }}' is printed as written: book text is never run as "
+        "a template (put it in `code` to silence this)",
+        "book/chapters/intro.md:10:33: warning: \"{% include '/etc/passwd' %}\" is printed as written: ...",
+        "book/chapters/intro.md:10:65: warning: '{{ config }}' is printed as written: ...",
+        "questions/topic.yaml:13:33: warning: '{{ 6*7 }}' is printed as written: ..."]),
+    Case("74-raw-html-reading-files", chapter(
+        '<img src="file:///etc/passwd"> <object data="../../../secret.txt"></object>\n\n'
+        '<link rel="stylesheet" href="file:///etc/passwd">\n\n'
+        '<style>@import url("file:///etc/passwd");</style>\n\n'
+        '[A link to a file](file:///etc/passwd)\n'), 0, [
+        "book/chapters/intro.md:10:1: warning: raw HTML <img> is not allowed in book sources; ...",
+        "book/chapters/intro.md:10:32: warning: raw HTML <object> is not allowed in book sources; ...",
+        "book/chapters/intro.md:12:1: warning: raw HTML <link> is not allowed in book sources; ...",
+        "book/chapters/intro.md:14:1: warning: raw HTML <style> is not allowed in book sources; ...",
+        "book/chapters/intro.md:16:1: warning: link to a file: URL; it is removed from the output"]),
+    Case("75-raw-tex-reading-files", chapter(
+        "\\input{/etc/passwd}\n\n\\include{../../../secret}\n\nInline \\verbatiminput{../../../secret.txt} too.\n\n"
+        "```{=latex}\n\\input{/etc/passwd}\n```\n\n`<img src=\"file:///etc/passwd\">`{=html}\n"), 0, [
+        "book/chapters/intro.md:10:1: warning: raw TeX \\input is not allowed in book sources; it is removed from "
+        "every output (no file is read): write math between $...$, or escape the backslash",
+        "book/chapters/intro.md:12:1: warning: raw TeX \\include is not allowed in book sources; ...",
+        "book/chapters/intro.md:14:8: warning: raw TeX \\verbatiminput is not allowed in book sources; ...",
+        "book/chapters/intro.md:16:1: warning: raw {=latex} block is not allowed in book sources; "
+        "it is removed from every output",
+        "book/chapters/intro.md:20:32: warning: raw {=html} text is not allowed in book sources; ..."]),
+    Case("76-raw-html-block", chapter("```{=html}\n<script>alert('xss-rawblock')</script>\n```\n"), 0, [
+        "book/chapters/intro.md:10:1: warning: raw {=html} block is not allowed in book sources; ..."]),
+    Case("77-metadata-block-in-chapter", chapter(
+        "---\ntitle: Hacked\nheader-includes: <script>alert('xss-meta')</script>\n---\n"), 0, [
+        "book/chapters/intro.md:12:18: warning: raw HTML <script> is not allowed in book sources; ..."]),
+    Case("78-raw-tex-in-prose", chapter("Files live in C:\\Users\\ada on Windows.\n"), 0, [
+        "book/chapters/intro.md:10:17: warning: raw TeX \\Users is not allowed in book sources; ...",
+        "book/chapters/intro.md:10:23: warning: raw TeX \\ada is not allowed in book sources; ..."]),
+    Case("79-svg-with-doctype", {"book/images/dot.svg": '<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC '
+                                 '"-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+                                 + DOT}, 0, []),
+    Case("80-image-examples-in-code", chapter(
+        "To show a logo, write:\n\n"
+        "```markdown\n![Logo](https://example.com/logo.png)\n![Chart](images/missing.png)\n```\n"), 0, []),
+
+    # --- needs a change outside the loader and validator (xfail in tests/test_corpus.py) -----------
+    Case("81-book-template-runs-code", {
+        "templates/questions.md.j2": '{{ cycler.__init__.__globals__.__builtins__.open("/etc/passwd").read() }}\n'
+                                     "{% for q in questions %}\n::: {#q-{{ q.id }} .question}\n{{ q.prompt.value }}\n"
+                                     ":::\n{% endfor %}\n"}, 1, [
+        "templates/questions.md.j2:1:..."]),
+]
+
+
+def write(case: Case, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    for rel, content in {**BASE, **case.files}.items():
+        if content is None:
+            continue
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Link):
+            path.symlink_to(content.target)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode("utf-8"))  # bytes as given: no newline translation
+    (folder / "expected.txt").write_text("\n".join([f"exit: {case.exit}", *case.expected]) + "\n")
+
+
+def main() -> None:
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names)), "case names must be unique"
+    for case in CASES:
+        write(case, HERE / case.name)
+    for stale in HERE.iterdir():
+        if stale.is_dir() and stale.name[:2].isdigit() and stale.name not in names:
+            shutil.rmtree(stale)
+    print(f"{len(CASES)} cases written to {HERE}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
