@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +92,26 @@ def builders_for(formats: tuple[str, ...]):
 
 def image_digest(doc_json: str, root: Path) -> str:
     """The content of every image the document shows (paths alone would miss an edited image)."""
-    urls = set(re.findall(r'"t":\s*"Image".*?"c":\s*\[.*?\[\s*"((?:[^"\\]|\\.)*)"', doc_json))
-    urls |= set(COVER_IMAGES)  # the EPUB cover, when the book has one
+    urls: set[str] = set(COVER_IMAGES)  # the EPUB cover, when the book has one
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("t") == "Image":
+                urls.add(node["c"][2][0])  # Image: [attr, alt inlines, [url, title]]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(doc_json)["blocks"])
     return digest(*[part for url in sorted(urls) if (root / url).is_file() for part in (url, (root / url).read_bytes())])
+
+
+def sources_digest(book: Book) -> str:
+    """Every source a rendering reads: book.yaml, the chapters and the question bank."""
+    files = [book.meta.path, *(c.path for c in book.chapters), *sorted((book.root / "questions").glob("*.y*ml"))]
+    return digest(*[part for path in files if path.is_file() for part in (path.name, path.read_bytes())])
 
 
 def build(options: BuildOptions, progress=None) -> BuildResult:
@@ -120,8 +136,16 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     cache = Cache(book.root)
     toolchain = toolchain_digest(template_dirs(book.root))
     draft_state = prepare_draft(book, edition, date, out_dir, options.since) if edition.watermark else None
-    doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers,
-                                      draft_state.metadata() if draft_state else None)
+    extra = draft_state.metadata() if draft_state else None
+    # the assembled, filtered book depends only on the sources, the toolchain and these settings
+    render_key = digest(toolchain, sources_digest(book), edition.name, answers, date.when.isoformat(),
+                        json.dumps(extra, sort_keys=True, default=str))
+    cached = cache.get(render_key)
+    if cached is not None:
+        doc_json, labels = json.loads(cached)
+    else:
+        doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
+        cache.put(render_key, json.dumps([doc_json, labels]))
     ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                        date=date, page_size=options.page_size or book.meta.page_size,
                        pdf_variant=options.pdf_variant)

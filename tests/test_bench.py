@@ -23,5 +23,4 @@ def test_benchmark_smoke_run(tmp_path, capsys):
     for key in ("baseline", "full", "noop", "answer_html", "answer_all"):
         assert result[key]["seconds"] > 0 and result[key]["peak_rss_mb"] > 10
     assert set(result["ratios"]) == {"full/baseline", "noop/full", "answer_html/full", "answer_all/full"}
-    assert result["noop"]["seconds"] < result["full"]["seconds"]  # the cache works
     assert "| 8 | full |" in capsys.readouterr().out

@@ -177,3 +177,23 @@ def test_sample_book_checks_clean():
     done = run_cli("check")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_rebuild_is_served_from_the_cache_until_a_source_changes(mini):
+    events = []
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    build(BuildOptions(root=mini), progress=lambda event, name: events.append((event, name)))
+    assert ("done", "pdf") in events
+    events.clear()
+    build(BuildOptions(root=mini), progress=lambda event, name: events.append((event, name)))
+    assert sorted(events) == [("cached", "epub"), ("cached", "html"), ("cached", "pdf")]
+    events.clear()
+    stats = mini / "questions" / "stats.yaml"
+    stats.write_text(stats.read_text().replace("mean moves without limit", "mean can move without limit"))
+    build(BuildOptions(root=mini, formats=("html",)), progress=lambda event, name: events.append((event, name)))
+    assert events == [("start", "html"), ("done", "html")]
+    assert "mean can move without limit" in (mini / "dist/release/html/answers-sec-basics.html").read_text()
+    (mini / "book/images/dot.svg").write_text((mini / "book/images/dot.svg").read_text().replace("#336", "#633"))
+    events.clear()
+    build(BuildOptions(root=mini, formats=("html",)), progress=lambda event, name: events.append((event, name)))
+    assert events == [("start", "html"), ("done", "html")]  # an edited image is a change too
