@@ -17,11 +17,12 @@ import panflute as pf
 
 from bookbuild.filters._text import words
 
-from .templating import markdown_env
 from .cache import Cache, digest
 from .dates import BuildDate
+from .errors import Pos, Report
 from .model import Book, Chapter, select_questions
 from .pandoc import run_pandoc
+from .templating import markdown_env, template_problem
 
 # yaml_metadata_block off: a `---` block inside book text must not set document metadata
 READER = "markdown-yaml_metadata_block"
@@ -97,15 +98,34 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
     rebase(doc, chapter.path.parent)
 
 
-def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> str:
-    """The whole book as one pandoc JSON document, before any filter."""
+def expand_chapters(book: Book) -> dict[str, str]:
+    """Every chapter's Markdown with its placement blocks filled in, by chapter file."""
     env = markdown_env(book.root)
     last_block: dict = {}
     for chapter in book.chapters:
         for block in chapter.blocks:
             if block.kind == "questions":
                 last_block[block.attrs["topic"]] = block
-    sources = {c.file: expand_chapter(book, c, env, last_block) for c in book.chapters}
+    return {c.file: expand_chapter(book, c, env, last_block) for c in book.chapters}
+
+
+def check_templates(book: Book) -> Report:
+    """Render the placement blocks once: a template error or a sandbox refusal names its file and line."""
+    report = Report()
+    try:
+        expand_chapters(book)
+    except Exception as exc:  # noqa: BLE001 (any template failure is reported, never a traceback)
+        found = template_problem(exc, book.root)
+        if found is None:
+            raise
+        path, line, message = found
+        report.error(Pos(str(path), line), message)
+    return report
+
+
+def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> str:
+    """The whole book as one pandoc JSON document, before any filter."""
+    sources = expand_chapters(book)
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
         parsed = dict(zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain), sources.values())))
     chapters = {c.file: c for c in book.chapters}

@@ -14,7 +14,7 @@ from bookbuild.filters import answers, number, sanitize, subset, xref
 from bookbuild.filters import draft as draft_furniture
 
 from . import draft as drafting
-from .assemble import assemble
+from .assemble import assemble, check_templates
 from .builders.base import BuildContext, dump
 from .builders.epub import COVER_IMAGES
 from .cache import Cache, digest, toolchain_digest
@@ -60,6 +60,8 @@ def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple
         else:
             editions = editions_to_check(book, edition)
         report.extend(validate(book, editions))
+        if not report.errors:
+            report.extend(check_templates(book))
     return book, (report.strict() if strict else report)
 
 

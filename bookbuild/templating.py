@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 import bookbuild.templates
 
@@ -33,9 +34,11 @@ def template_dirs(book_root: Path) -> list[Path]:
     return ([own] if own.is_dir() else []) + [BUILTIN_TEMPLATES]
 
 
+# A book may override templates by name, and a book is untrusted: every template runs sandboxed
+# (no attribute reaching Python internals, no mutation), so a template can shape output, not act.
 def markdown_env(book_root: Path) -> jinja2.Environment:
     """The Jinja environment for templates that emit Markdown (no autoescape, strict)."""
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(book_root)]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -51,7 +54,7 @@ def markdown_env(book_root: Path) -> jinja2.Environment:
 
 def html_env(book_root: Path) -> jinja2.Environment:
     """The Jinja environment for templates that emit HTML (autoescaped, strict)."""
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(book_root)]),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
@@ -66,3 +69,21 @@ def find_template(book_root: Path, name: str) -> Path:
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"template {name!r} not found")
+
+
+def template_problem(exc: Exception, book_root: Path) -> tuple[Path, int, str] | None:
+    """Where a Jinja error happened (template file and line) and what it was, for a diagnostic."""
+    if not isinstance(exc, (jinja2.TemplateError, jinja2.sandbox.SecurityError)):
+        return None
+    path, line = None, getattr(exc, "lineno", None)
+    if getattr(exc, "filename", None):
+        path = Path(exc.filename)
+    tb = exc.__traceback__
+    while tb is not None:  # Jinja rewrites tracebacks so that template frames name the .j2 file
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            path, line = Path(tb.tb_frame.f_code.co_filename), tb.tb_lineno
+        tb = tb.tb_next
+    if path is None:
+        return None
+    kind = "refused by the template sandbox" if isinstance(exc, jinja2.sandbox.SecurityError) else "template error"
+    return path, line or 1, f"{kind}: {exc}"

@@ -122,11 +122,7 @@ def test_corpus_is_big_enough():
 
 
 # cases that need a change outside load/validate/sanitize, named in the report
-XFAIL = {
-    "81-book-template-runs-code": "a book's templates/ is Jinja with full Python reach (templating.py needs "
-                                  "jinja2.sandbox.ImmutableSandboxedEnvironment, and its SecurityError a "
-                                  "diagnostic naming the template)",
-}
+XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=XFAIL[c], strict=True))
