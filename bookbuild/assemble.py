@@ -19,10 +19,11 @@ from bookbuild.filters._text import words
 
 from .cache import Cache, digest
 from .dates import BuildDate
-from .errors import Pos, Report
+from .errors import BookError, Diagnostic, Pos, Report
 from .model import Book, Chapter, select_questions
 from .pandoc import run_pandoc
 from .templating import markdown_env, template_problem
+from .validate import resolve_image
 
 # yaml_metadata_block off: a `---` block inside book text must not set document metadata
 READER = "markdown-yaml_metadata_block"
@@ -88,7 +89,11 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
     def rebase(elem: pf.Element, base: Path) -> None:
         def action(e, d):
             if isinstance(e, pf.Image) and id(e) not in done:
-                e.url = (base / e.url).resolve().relative_to(book.root).as_posix()
+                # validation checked the source text; this checks what pandoc actually parsed
+                target, problem = resolve_image(e.url, base / "source", book.root)
+                if problem:
+                    raise BookError("the book has errors", Report([Diagnostic(chapter.pos, problem)]))
+                e.url = target.relative_to(book.root).as_posix()
                 done.add(id(e))
         elem.walk(action)
 
