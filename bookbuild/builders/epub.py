@@ -14,6 +14,7 @@ from ..output import temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from .base import Builder, BuildContext, dump
+from .pdf import embed_images
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
 COVER_IMAGES = ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg")
@@ -137,15 +138,17 @@ class EpubBuilder(Builder):
         doc = ctx.document()
         if ctx.answers == "inline":
             answers_as_notes(doc)
+        # images travel inside the document (data: URIs, which pandoc unpacks into the EPUB), so pandoc
+        # reads no file that book text names; it runs in an empty folder with our CSS and cover only
+        embed_images(doc, root)
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))
-                # images are book-root-relative paths: pandoc reads them from the book root
                 run_pandoc(["-f", "json", "-t", "epub3", "-o", str(tmp), "--split-level=2", "--toc",
                             "--toc-depth=2", "--mathml", f"--css={find_template(root, 'epub.css')}",
-                            f"--epub-cover-image={cover}", "--resource-path=.",
+                            f"--epub-cover-image={cover}", f"--resource-path={scratch}",
                             "-M", f"rights=© {ctx.date.when.year} {ctx.book.meta.author}"],
-                           dump(doc), cwd=str(root), env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
+                           dump(doc), cwd=scratch, env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
