@@ -104,11 +104,11 @@ class PeakRss:
         while todo:
             pid = todo.pop()
             pids.append(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*/children"):
-                try:
+            try:  # a process may end while it is being looked at
+                for task in Path(f"/proc/{pid}/task").glob("*/children"):
                     todo += [int(c) for c in task.read_text().split()]
-                except OSError:
-                    pass
+            except OSError:
+                pass
         return pids
 
     def _run(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -17,6 +18,14 @@ EXIT_BOOK = 1
 def print_report(report: Report) -> None:
     for d in report.sorted():
         click.echo(str(d), err=True)
+
+
+def fail(exc: BookError) -> NoReturn:
+    """Report a user error (every problem, or its one sentence) and exit 1: never a traceback."""
+    print_report(exc.report)
+    if not exc.report.errors:
+        click.echo(f"error: {exc.message}", err=True)
+    sys.exit(EXIT_BOOK)
 
 
 def _formats(ctx, param, value: str | None) -> tuple[str, ...]:
@@ -78,10 +87,7 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, out, s
     try:
         result = run_build(options, progress=_progress())
     except BookError as exc:
-        print_report(exc.report)
-        if not exc.report.errors:
-            click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BOOK)
+        fail(exc)
     except KeyboardInterrupt:
         click.echo("interrupted: the previous outputs are left as they were", err=True)
         sys.exit(130)
@@ -160,10 +166,7 @@ def sheet(root, topics, difficulties, tags, kind, count, seed, interview, exclud
     try:
         result = make_sheet(request)
     except BookError as exc:
-        print_report(exc.report)
-        if not exc.report.errors:
-            click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BOOK)
+        fail(exc)
     print_report(result.report)
     for path in result.outputs:
         click.echo(str(path))
@@ -180,10 +183,7 @@ def import_gitbook(src, out) -> None:
     try:
         result = run_import(src, out)
     except BookError as exc:
-        print_report(exc.report)
-        if not exc.report.errors:
-            click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BOOK)
+        fail(exc)
     print_report(result.report)
     click.echo(result.summary())
     if result.report.errors:
@@ -208,10 +208,7 @@ def serve(root, port, edition, answers) -> None:
         click.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; choose another --port", err=True)
         sys.exit(EXIT_BOOK)
     except BookError as exc:
-        print_report(exc.report)
-        if not exc.report.items:
-            click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BOOK)
+        fail(exc)
 
 
 if __name__ == "__main__":
