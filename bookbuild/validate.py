@@ -86,13 +86,16 @@ def validate(book: Book, editions: list[Edition]) -> Report:
     report = Report()
     root = book.root
     scans: list[tuple[Scan, Path]] = []
+    placed_in = _placed_in(book)
+    chapter_of: dict[int, str | None] = {}  # id(scan) -> the chapter file its text is printed in
 
-    def add_scan(text: Text, source: Path, field: str | None) -> None:
+    def add_scan(text: Text, source: Path, field: str | None, chapter: str | None = None) -> None:
         # a template puts a hint or a reason after other text on its line: it starts no block
         s = scan(text.value, text.pos, in_field=field, starts_block=field not in ("hint", "reason"))
         for pos, severity, message in s.problems:
             (report.error if severity == "error" else report.warning)(pos, message)
         scans.append((s, source))
+        chapter_of[id(s)] = chapter
 
     # ids: unique across the bank and discarded.yaml
     seen: dict[str, Pos] = {}
@@ -103,21 +106,21 @@ def validate(book: Book, editions: list[Edition]) -> Report:
             else:
                 seen[q.id] = q.field_pos("id")
             for field, text in q.texts():
-                add_scan(text, topic.path, field)
+                add_scan(text, topic.path, field, placed_in.get(q.id))
     for d in book.discarded:
         if d.id in seen:
             report.error(d.pos, f"duplicate question id {d.id!r} (also at {seen[d.id]})")
         else:
             seen[d.id] = d.pos
-        add_scan(d.prompt, Path(d.pos.path), "prompt")
-        add_scan(d.reason, Path(d.pos.path), "reason")
+        add_scan(d.prompt, Path(d.pos.path), "prompt", placed_in.get("::discarded"))
+        add_scan(d.reason, Path(d.pos.path), "reason", placed_in.get("::discarded"))
     for topic in book.topics.values():
         for r in topic.resources:
             if not r.url.startswith(("https://", "http://")):
                 report.error(r.pos, f"resource URL {r.url!r} must start with https:// or http://")
 
     for chapter in book.chapters:
-        add_scan(Text(chapter.text, chapter.pos), chapter.path, None)
+        add_scan(Text(chapter.text, chapter.pos), chapter.path, None, chapter.file)
 
     # labels and references
     labels: dict[tuple[str, str], Pos] = {}
@@ -138,6 +141,9 @@ def validate(book: Book, editions: list[Edition]) -> Report:
                 report.error(ref.pos, f"reference @{ref.kind}:{ref.target}: no {_KIND_NAMES[ref.kind]} "
                              f"is labelled {{#{ref.kind}:{ref.target}}}")
     _check_images(scans, root, report)
+    label_chapters = {(label.kind, label.id): chapter_of[id(s)] for s, _ in scans for label in s.labels}
+    target_chapters = {**{("q", qid): chapter for qid, chapter in placed_in.items()}, **label_chapters}
+    _check_subset_references([(s, chapter_of[id(s)]) for s, _ in scans], target_chapters, editions, report)
 
     _check_placement(book, report)
     _check_interviews(book, report)
@@ -146,6 +152,36 @@ def validate(book: Book, editions: list[Edition]) -> Report:
 
 
 _KIND_NAMES = {"sec": "section", "fig": "figure", "tbl": "table"}
+
+
+def _placed_in(book: Book) -> dict[str, str]:
+    """The chapter file each question is printed in (and "::discarded" for the bad-questions list)."""
+    placed: dict[str, str] = {}
+    for chapter in book.chapters:
+        for block in chapter.blocks:
+            if block.kind == "questions" and block.attrs.get("topic") in book.topics:
+                for q in select_questions(book.topics[block.attrs["topic"]], block.attrs):
+                    placed.setdefault(q.id, chapter.file)
+            elif block.kind == "discarded":
+                placed.setdefault("::discarded", chapter.file)
+    return placed
+
+
+def _check_subset_references(scans: list[tuple[Scan, str | None]], targets: dict[tuple[str, str], str | None],
+                             editions: list[Edition], report: Report) -> None:
+    """A reference from a chapter an edition prints into one it leaves out: a warning (DESIGN.md)."""
+    for edition in editions:
+        if not edition.chapters:
+            continue
+        kept = set(edition.chapters)
+        for s, chapter in scans:
+            if chapter not in kept:
+                continue
+            for ref in s.refs:
+                target = targets.get((ref.kind, ref.target))
+                if target is not None and target not in kept:
+                    report.warning(ref.pos, f"reference @{ref.kind}:{ref.target} points into {target}, which the "
+                                   f"{edition.name!r} edition leaves out: it reads \"(not in this draft)\" there")
 
 
 def _check_images(scans: list[tuple[Scan, Path]], root: Path, report: Report) -> None:

@@ -24,7 +24,7 @@ def edit(root: Path, name: str, old: str, new: str) -> None:
 
 
 def test_fixture_is_clean(mini):
-    assert diagnostics(mini) == []
+    assert diagnostics(mini, "release") == []
 
 
 CASES = {
@@ -114,7 +114,7 @@ def test_missing_answer_is_a_warning_when_no_edition_prints_answers(mini):
          "little when one value\n      grows without bound, the mean moves without limit.\n", "")
     assert "questions/stats.yaml:5:5: error: question 'mean-median' has no answer" in "\n".join(diagnostics(mini))
     edit(mini, "book/book.yaml", "release: {answers: appendix}", "release: {answers: none}")
-    edit(mini, "book/book.yaml", "draft: {answers: inline,", "draft: {answers: none,")
+    edit(mini, "book/book.yaml", "draft: {answers: inline, chapters: [basics.md],", "draft: {answers: none,")
     assert diagnostics(mini) == ["questions/stats.yaml:5:5: warning: question 'mean-median' has no answer"]
 
 
@@ -140,3 +140,11 @@ def test_unknown_edition(mini):
     done = run_cli("check", "--book", str(mini), "--edition", "nope")
     assert done.returncode == 1
     assert "no edition named 'nope'" in done.stderr
+
+
+def test_reference_out_of_a_chapter_subset_is_a_warning(mini):
+    edit(mini, "book/chapters/basics.md", "the introduction is in @sec:intro.", "the introduction is in @sec:intro.")
+    found = diagnostics(mini)
+    assert found == ["book/chapters/basics.md:3:42: warning: reference @sec:intro points into intro.md, which the "
+                     "'draft' edition leaves out: it reads \"(not in this draft)\" there"], found
+    assert diagnostics(mini, "release") == []

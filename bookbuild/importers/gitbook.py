@@ -67,9 +67,9 @@ from ..errors import BookError, Pos, Report
 from ..markdown import is_remote
 from ..model import DIFFICULTIES
 from ..sources import read_text
+from ..validate import IMAGE_SUFFIXES  # what a book may show is what an import may bring
 
 SKIPPED_DIRS = {"_book", "node_modules"}  # GitBook's build output and its plugins
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 RESERVED_TOPICS = {"interviews", "discarded"}  # questions/<name>.yaml has another meaning
 TAG_DIFFICULTY = {"E": "easy", "M": "medium", "H": "hard"}
 
