@@ -8,7 +8,6 @@ are joined under part headings. Numbering, references and answers are left to th
 from __future__ import annotations
 
 import io
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,15 +60,15 @@ def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict)
 PARSE_ARGS = ["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"]
 
 
-def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -> dict:
-    """pandoc's AST (as JSON data) of one chapter, headings shifted one level down; cached by content."""
+def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -> str:
+    """pandoc's AST (as JSON) of one chapter, headings shifted one level down; cached by content."""
     key = digest(toolchain, *PARSE_ARGS, text)
     cached = cache.get(key) if cache else None
     if cached is None:
         cached = run_pandoc(PARSE_ARGS, text)
         if cache:
             cache.put(key, cached)
-    return json.loads(cached)
+    return cached
 
 
 def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
@@ -81,26 +80,27 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
             if ":" not in elem.identifier:  # not labelled {#sec:...}: a stable id from the file name
                 elem.identifier = f"chapter-{chapter.path.stem}"
             break
-    containers: list[pf.Div] = []
-    doc.walk(lambda e, d: containers.append(e)
-             if isinstance(e, pf.Div) and _QUESTION_CONTAINERS & set(e.classes) else None)
-    done: set[int] = set()
 
-    def rebase(elem: pf.Element, base: Path) -> None:
-        def action(e, d):
-            if isinstance(e, pf.Image) and id(e) not in done:
-                # validation checked the source text; this checks what pandoc actually parsed
-                target, problem = resolve_image(e.url, base / "source", book.root)
-                if problem:
-                    raise BookError("the book has errors", Report([Diagnostic(chapter.pos, problem)]))
-                e.url = target.relative_to(book.root).as_posix()
-                done.add(id(e))
-        elem.walk(action)
+    def in_question_text(elem: pf.Element) -> bool:
+        parent = elem.parent
+        while parent is not None and not isinstance(parent, pf.Doc):
+            if isinstance(parent, pf.Div) and _QUESTION_CONTAINERS & set(parent.classes):
+                return True
+            parent = parent.parent
+        return False
 
-    # images in question text are relative to questions/, the others to the chapter file
-    for div in containers:
-        rebase(div, book.root / "questions")
-    rebase(doc, chapter.path.parent)
+    def rebase(elem, d):
+        if not isinstance(elem, pf.Image):
+            return
+        # images in question text are relative to questions/, the others to the chapter file
+        base = book.root / "questions" if in_question_text(elem) else chapter.path.parent
+        # validation checked the source text; this checks what pandoc actually parsed
+        target, problem = resolve_image(elem.url, base / "source", book.root)
+        if problem:
+            raise BookError("the book has errors", Report([Diagnostic(chapter.pos, problem)]))
+        elem.url = target.relative_to(book.root).as_posix()
+
+    doc.walk(rebase)
 
 
 def expand_chapters(book: Book) -> dict[str, str]:
@@ -128,33 +128,25 @@ def check_templates(book: Book) -> Report:
     return report
 
 
-def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> str:
-    """The whole book as one pandoc JSON document, before any filter."""
+def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> pf.Doc:
+    """The whole book as one pandoc document, before any filter."""
     sources = expand_chapters(book)
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
         parsed = dict(zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain), sources.values())))
     chapters = {c.file: c for c in book.chapters}
     api = None
-    blocks: list[dict] = []
+    blocks: list[pf.Block] = []
     for n, part in enumerate(book.meta.parts, 1):
-        header = pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"])
-        blocks.append(header.to_json())
+        blocks.append(pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"]))
         for name, _ in part.chapters:
             if name not in parsed:
                 continue
-            data = parsed[name]
-            api = data["pandoc-api-version"]
-            doc = pf.load(io.StringIO(json.dumps(data)))
+            doc = pf.load(io.StringIO(parsed[name]))
+            api = doc.api_version
             _fix_chapter(doc, book, chapters[name])
-            blocks.extend(doc.to_json()["blocks"])
+            blocks.extend(doc.content)
     meta = book.meta
-    document = {
-        "pandoc-api-version": api or [1, 23, 1],
-        "meta": pf.Doc(metadata={
-            "title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
-            "date": date.when.date().isoformat(),
-            **({"author": meta.author} if meta.author else {}),  # an empty dc:creator is invalid EPUB
-        }).to_json()["meta"],
-        "blocks": blocks,
-    }
-    return json.dumps(document, ensure_ascii=False)
+    metadata = {"title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
+                "date": date.when.date().isoformat(),
+                **({"author": meta.author} if meta.author else {})}  # an empty dc:creator is invalid EPUB
+    return pf.Doc(*blocks, metadata=metadata, api_version=api or (1, 23, 1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,9 +71,8 @@ def apply_filters(doc: pf.Doc) -> pf.Doc:
     return doc
 
 
-def render_edition(doc_json: str, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
-    """The assembled book filtered for one edition, as pandoc JSON, and its labels (id → number)."""
-    doc = pf.load(io.StringIO(doc_json))
+def render_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
+    """The assembled book (changed in place) filtered for one edition, as pandoc JSON, and its labels."""
     doc.metadata["bookbuild-answers"] = answers
     if edition.chapters:
         doc.metadata["bookbuild-chapters"] = list(edition.chapters)
