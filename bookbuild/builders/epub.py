@@ -141,6 +141,7 @@ class EpubBuilder(Builder):
         # images travel inside the document (data: URIs, which pandoc unpacks into the EPUB), so pandoc
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
         embed_images(doc, root)
+        payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))
@@ -148,7 +149,7 @@ class EpubBuilder(Builder):
                             "--toc-depth=2", "--mathml", f"--css={find_template(root, 'epub.css')}",
                             f"--epub-cover-image={cover}", f"--resource-path={scratch}",
                             "-M", f"rights=© {ctx.date.when.year} {ctx.book.meta.author}"],
-                           dump(doc), cwd=scratch, env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
+                           payload, cwd=scratch, env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

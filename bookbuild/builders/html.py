@@ -150,10 +150,11 @@ class HtmlBuilder(Builder):
                 for url, source in localise_images(doc, root).items():
                     (Path(stage) / url).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, Path(stage) / url)
+                payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
                 run_pandoc(["-f", "json", "-t", "chunkedhtml", "-o", str(fresh), "--split-level=2",
                             "--chunk-template=%i.html", f"--resource-path={stage}", "--toc", "--toc-depth=3",
                             "--mathml", "--wrap=none", f"--template={find_template(root, 'site.html')}",
-                            "-V", f"version={ctx.book.meta.version}"], dump(doc))
+                            "-V", f"version={ctx.book.meta.version}"], payload)
                 if (Path(stage) / ASSETS).is_dir():
                     shutil.copytree(Path(stage) / ASSETS, fresh / ASSETS, dirs_exist_ok=True)
             (fresh / "sitemap.json").unlink(missing_ok=True)

@@ -182,10 +182,12 @@ class PdfBuilder(Builder):
         typeset_math(doc, problems)
         embed_images(doc, root)
         pieces = mark_pieces(doc)
+        payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
         html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc", "--toc-depth=2",
                            f"--template={find_template(root, 'pdf.html')}",
                            "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
-                          dump(doc))
+                          payload)
+        del payload
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
         workers = min(os.cpu_count() or 1, pieces + 1)
         parallel = (workers > 1 and not ctx.pdf_variant and BODY_MARK in html
