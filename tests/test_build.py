@@ -49,18 +49,23 @@ def assert_pdf_two_way_links(pdf: Path, qids) -> None:
     assert not [t for _, t in links.links if t not in links.dests], "PDF link to a missing destination"
 
 
+def assert_appendix_edition(out: Path, slug: str, qids) -> None:
+    """Every internal link resolves, and every question links to its answer and back, in all three formats."""
+    site = site_pages(out / "html")
+    assert broken_links(site, all_files(out / "html")) == []
+    assert_two_way_links(site, qids, "html")
+    epub = epub_pages(out / f"{slug}.epub")
+    assert broken_links(epub, epub_files(out / f"{slug}.epub")) == []
+    assert_two_way_links(epub, qids, "epub")
+    assert_pdf_two_way_links(out / f"{slug}.pdf", qids)
+
+
 MINI_QIDS = ["mean-median", "var-scale", "coin-fair"]
 
 
 def test_mini_appendix_edition_links_both_ways(mini):
     out = build_mini(mini)
-    site = site_pages(out / "html")
-    assert broken_links(site, all_files(out / "html")) == []
-    assert_two_way_links(site, MINI_QIDS, "html")
-    epub = epub_pages(out / "mini-book.epub")
-    assert broken_links(epub, epub_files(out / "mini-book.epub")) == []
-    assert_two_way_links(epub, MINI_QIDS, "epub")
-    assert_pdf_two_way_links(out / "mini-book.pdf", MINI_QIDS)
+    assert_appendix_edition(out, "mini-book", MINI_QIDS)
     assert json.loads((out / "pagemap.json").read_text()).keys() == set(MINI_QIDS)
 
 
@@ -154,15 +159,7 @@ def test_sample_book_outputs_and_epubcheck(sample_builds, mode):
 
 @pytest.mark.slow
 def test_sample_book_appendix_links(sample_builds):
-    out = sample_builds["appendix"]
-    qids = sample_qids()
-    site = site_pages(out / "html")
-    assert broken_links(site, all_files(out / "html")) == []
-    assert_two_way_links(site, qids, "html")
-    epub = epub_pages(out / "ml-interviews.epub")
-    assert broken_links(epub, epub_files(out / "ml-interviews.epub")) == []
-    assert_two_way_links(epub, qids, "epub")
-    assert_pdf_two_way_links(out / "ml-interviews.pdf", qids)
+    assert_appendix_edition(sample_builds["appendix"], "ml-interviews", sample_qids())
 
 
 @pytest.mark.slow
