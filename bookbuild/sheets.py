@@ -433,8 +433,9 @@ def pdf_bytes(html: str, identifier: bytes) -> tuple[bytes, list[str]]:
     """One self-contained HTML page as PDF bytes, and WeasyPrint's complaints; nothing is fetched."""
     import weasyprint
 
-    from .builders.pdf import collect_messages, fetcher
+    from .builders.pdf import collect_messages, fetcher, reuse_svg_drawings
 
+    reuse_svg_drawings()
     with collect_messages() as messages:
         document = weasyprint.HTML(string=html, url_fetcher=fetcher()).render()
         return document.write_pdf(pdf_identifier=identifier), messages

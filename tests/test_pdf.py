@@ -125,3 +125,37 @@ def test_parallel_layout_matches_one_document(mini, monkeypatch, edition):
     serial = _reader_view(mini / "serial" / edition / "mini-book.pdf")
     assert parallel == serial
     assert (mini / "parallel" / edition / "pagemap.json").read_text() == (mini / "serial" / edition / "pagemap.json").read_text()
+
+
+def test_repeated_formulas_are_drawn_once_and_look_the_same(tmp_path):
+    """A formula set three times is one form XObject placed three times; the page is pixel-identical."""
+    import subprocess
+
+    import weasyprint
+    from weasyprint.images import SVGImage
+
+    from bookbuild.builders.pdf import math_image, reuse_svg_drawings
+
+    uri, width, height, depth = math_image(r"\frac{1}{n}\sum_{i=1}^{n} x_i^2", False)
+    img = f'<img src="{uri}" style="width:{width}px;height:{height}px">'
+    html = f"<p>One {img}, two {img}, and three {img}.</p><p>Again {img}.</p>"
+    reuse_svg_drawings()
+    patched = SVGImage.draw
+    pdfs = {}
+    try:
+        for name, draw in (("plain", patched.__wrapped__), ("reused", patched)):
+            SVGImage.draw = draw
+            pdfs[name] = tmp_path / f"{name}.pdf"
+            weasyprint.HTML(string=html).write_pdf(pdfs[name], pdf_identifier=b"test")
+    finally:
+        SVGImage.draw = patched
+    page = PdfReader(str(pdfs["reused"])).pages[0]
+    forms = page["/Resources"]["/XObject"]
+    assert len(forms) == 1
+    assert page.get_contents().get_data().count(b" Do") == 4
+    assert pdfs["reused"].stat().st_size < pdfs["plain"].stat().st_size
+    pixels = {}
+    for name, path in pdfs.items():
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", "-singlefile", str(path), str(tmp_path / name)], check=True)
+        pixels[name] = (tmp_path / f"{name}.pgm").read_bytes()
+    assert pixels["plain"] == pixels["reused"]

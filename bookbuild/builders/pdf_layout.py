@@ -62,8 +62,9 @@ def _worker(conn, base_url: str, css: str) -> None:
     """A worker process: lay out pieces on request, keep them, write them when asked."""
     import weasyprint
 
-    from .pdf import collect_messages, fetcher
+    from .pdf import collect_messages, fetcher, reuse_svg_drawings
 
+    reuse_svg_drawings()
     stylesheet = weasyprint.CSS(string=css)
     documents = {}
     while True:
