@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import panflute as pf
 

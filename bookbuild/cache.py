@@ -3,13 +3,20 @@
 Keys hash everything an artefact depends on: its input, the templates, the code of bookbuild and
 its filters, and the versions of pandoc, panflute, WeasyPrint and ziamath. A changed template,
 filter or dependency therefore misses the cache instead of serving a stale output.
+
+The folder sits in the book, and a book is untrusted: it could come with a cache made to put
+raw HTML into an output. So every object and the record of outputs is signed with a key of this
+user's (`~/.cache/bookbuild/secret`, made on first use); anything unsigned or signed otherwise
+is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
+import os
 import threading
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +36,40 @@ def digest(*parts: str | bytes) -> str:
 
 
 @functools.cache
-def _code_digest() -> str:
+def _secret() -> bytes:
+    """This user's signing key; a key for this process alone when none can be kept."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bookbuild"
+    path = base / "secret"
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    key = os.urandom(32)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+    except FileExistsError:  # another build made it meanwhile
+        return path.read_bytes()
+    except OSError:
+        pass
+    return key
+
+
+def sign(key: str, text: str) -> str:
+    return hmac.new(_secret(), f"{key}\n{text}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _signed(key: str, stored: str) -> str | None:
+    mac, _, text = stored.partition("\n")
+    return text if hmac.compare_digest(mac, sign(key, text)) else None
+
+
+@functools.cache
+def code_digest() -> str:
     import bookbuild
     import bookbuild.filters
     parts = []
@@ -47,7 +87,7 @@ def _code_digest() -> str:
 
 def toolchain_digest(template_dirs: list[Path]) -> str:
     """What every cached artefact depends on besides its own input."""
-    parts = [_code_digest()]
+    parts = [code_digest()]
     for folder in template_dirs:
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             parts += [path.name, path.read_bytes()]
@@ -69,7 +109,8 @@ class Cache:
         self.enabled = enabled
         self._outputs_path = self.folder / "outputs.json"
         try:
-            self._outputs = json.loads(self._outputs_path.read_text()) if enabled else {}
+            stored = _signed("outputs", self._outputs_path.read_text()) if enabled else None
+            self._outputs = json.loads(stored) if stored else {}
         except (OSError, ValueError):
             self._outputs = {}
         self._lock = threading.Lock()  # builders run in parallel threads
@@ -81,13 +122,13 @@ class Cache:
         if not self.enabled:
             return None
         try:
-            return self._path(key).read_text(encoding="utf-8")
-        except OSError:
+            return _signed(key, self._path(key).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
             return None
 
     def put(self, key: str, text: str) -> None:
         if self.enabled:
-            write_atomic(self._path(key), text)
+            write_atomic(self._path(key), f"{sign(key, text)}\n{text}")
 
     def fresh(self, targets: list[Path], key: str) -> bool:
         """Whether every target exists, unchanged since it was built from `key`."""
@@ -105,4 +146,5 @@ class Cache:
         entries = {str(t): {"key": key, "digest": file_digest(t)} for t in targets}
         with self._lock:
             self._outputs.update(entries)
-            write_atomic(self._outputs_path, json.dumps(self._outputs, indent=1, sort_keys=True))
+            text = json.dumps(self._outputs, indent=1, sort_keys=True)
+            write_atomic(self._outputs_path, f"{sign('outputs', text)}\n{text}")

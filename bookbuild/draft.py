@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dates import BuildDate, git
-from .errors import BookError, Pos
+from .errors import BookError
 from .model import Book, Edition, select_questions
 
 
@@ -125,7 +124,7 @@ def changes_markdown(changes: Changes, labels: dict, stamp_text: str) -> str:
         label = labels.get(f"q:{qid}")
         return f"Question {label['number']}" if label else "Question"
 
-    lines = [f"# What changed since the last draft", "", f"Draft {stamp_text}."]
+    lines = ["# What changed since the last draft", "", f"Draft {stamp_text}."]
     if changes.since is None:
         lines += ["", "This is the first draft: there is no earlier one to compare with."]
         return "\n".join(lines) + "\n"

@@ -44,6 +44,7 @@ from bookbuild.filters import sanitize, xref
 from .assemble import READER
 from .builders.base import dump
 from .builders.pdf import embed_images, footnotes_in_margin, typeset_math
+from .formulas import use_cache
 from .dates import build_date
 from .errors import BookError, Pos, Report
 from .markdown import scan
@@ -121,6 +122,7 @@ def make_sheet(request: SheetRequest) -> BuildResult:
         chosen = choose_questions(book, numbers, request, excluded)
         sheet = practice_sheet(book, numbers, page_map, request, chosen)
 
+    use_cache(book.root)  # formulas typeset and drawn for the book (or an earlier sheet) are reused
     fields = render_fields(book, numbers, sheet, report)
     date = build_date(book.root, book.meta.date).when.date().isoformat()
     out_dir = request.out or book.root / "dist" / "sheets"
@@ -433,7 +435,8 @@ def pdf_bytes(html: str, identifier: bytes) -> tuple[bytes, list[str]]:
     """One self-contained HTML page as PDF bytes, and WeasyPrint's complaints; nothing is fetched."""
     import weasyprint
 
-    from .builders.pdf import collect_messages, fetcher, reuse_svg_drawings
+    from .builders.pdf import collect_messages, fetcher
+    from .formulas import reuse_svg_drawings
 
     reuse_svg_drawings()
     with collect_messages() as messages:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bookbuild.errors import BookError
 from bookbuild.pipeline import BuildOptions, build
 from conftest import EPOCH, run_cli
 

@@ -134,7 +134,7 @@ def test_repeated_formulas_are_drawn_once_and_look_the_same(tmp_path):
     import weasyprint
     from weasyprint.images import SVGImage
 
-    from bookbuild.builders.pdf import math_image, reuse_svg_drawings
+    from bookbuild.formulas import math_image, reuse_svg_drawings
 
     uri, width, height, depth = math_image(r"\frac{1}{n}\sum_{i=1}^{n} x_i^2", False)
     img = f'<img src="{uri}" style="width:{width}px;height:{height}px">'

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import json
 import logging
 import mimetypes
 import os
-import re
 import tempfile
 from pathlib import Path
 
 import panflute as pf
 
+from ..formulas import math_image, reuse_svg_drawings, use_cache
 from ..output import temp_beside, write_atomic
 from ..pandoc import run_pandoc
 from ..templating import find_template
@@ -27,25 +26,7 @@ PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
             "letter": ("letter", "20mm", "22mm", "24mm", "17mm"),
             "6x9": ("6in 9in", "15mm", "18mm", "19mm", "13mm")}
 SHORT = 700  # characters: answers shorter than this are never split across pages
-MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
 MAX_DISPLAY_PX = 400  # no sane formula is taller than a third of a page
-
-
-@functools.lru_cache(maxsize=None)
-def math_image(tex: str, display: bool) -> tuple[str, float, float, float] | None:
-    """A formula as an SVG data URI, its width and height and its depth below the baseline (px); cached."""
-    import ziamath
-    ziamath.config.svg2 = False  # plain paths, no <symbol>/<use>: WeasyPrint draws them faster
-    try:
-        svg = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display).svg()
-    except Exception:  # ziamath raises many kinds of errors on TeX it cannot read
-        return None
-    box = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
-    if box is None:
-        return None
-    _, min_y, width, height = (float(v) for v in box.groups())
-    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return uri, width, height, height + min_y  # the baseline is at y = 0 in the SVG
 
 
 def _html_escape(text: str) -> str:
@@ -136,39 +117,6 @@ def fetcher():
     return DataOnlyFetcher()
 
 
-def reuse_svg_drawings() -> None:
-    """Draw each SVG image once per PDF, as a form XObject, and place it by name where it recurs.
-
-    WeasyPrint draws an SVG afresh, parsing every path, each time it appears, and a book sets
-    the same formula many times (a typical answers appendix: 220 formulas, 13 distinct). The
-    pages look the same, pixel for pixel; writing takes 60% less time and the file is a quarter
-    of the size. Idempotent; when WeasyPrint's internals are not as expected, nothing changes.
-    """
-    from weasyprint.images import SVGImage
-
-    original = SVGImage.draw
-    if getattr(original, "_bookbuild_reuse", False):
-        return
-
-    def draw(self, stream, width, height, *args):
-        resources = getattr(stream, "_resources", None)
-        if not (isinstance(resources, dict) and hasattr(stream, "add_group") and hasattr(resources, "__dict__")):
-            return original(self, stream, width, height, *args)
-        # the forms of one PDF live in its resources; the image is kept so that its id stays its own
-        forms = resources.__dict__.setdefault("_bookbuild_forms", {})
-        key = (id(self), round(width, 4), round(height, 4))
-        if key not in forms:
-            form = stream.add_group(0, 0, width, height)
-            form.extra.pop("Group", None)  # a plain form: no transparency group (PDF/A-1 forbids them)
-            original(self, form, width, height, *args)
-            forms[key] = (self, form.id)
-        stream.draw_x_object(forms[key][1])
-
-    draw._bookbuild_reuse = True
-    draw.__wrapped__ = original
-    SVGImage.draw = draw
-
-
 class _Collect(logging.Handler):
     def __init__(self, messages: list[str]):
         super().__init__(logging.WARNING)
@@ -210,6 +158,7 @@ class PdfBuilder(Builder):
         target = ctx.out_dir / f"{ctx.book.meta.slug}.pdf"
         doc = ctx.document()
         problems: list[str] = []
+        use_cache(root)
         footnotes_in_margin(doc)
         mark_short_blocks(doc)
         typeset_math(doc, problems)
@@ -263,7 +212,7 @@ class PdfBuilder(Builder):
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
         with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder, \
-                ParallelLayout(ctx.book.root.as_uri() + "/", css, workers) as layout:
+                ParallelLayout(ctx.book.root.as_uri() + "/", css, workers, ctx.book.root) as layout:
             try:
                 pieces, page_map = layout.layout(html, guess)
             except (NoFixedPoint, EOFError, OSError):

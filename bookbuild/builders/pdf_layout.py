@@ -58,12 +58,14 @@ def with_page_numbers(body: str, page_map: dict[str, int]) -> str:
     return _INTERNAL_LINK.sub(lambda m: f'<a href="#{m.group(1)}" data-page="{page_map.get(m.group(1), "00")}"', body)
 
 
-def _worker(conn, base_url: str, css: str) -> None:
+def _worker(conn, base_url: str, css: str, root: Path | None) -> None:
     """A worker process: lay out pieces on request, keep them, write them when asked."""
     import weasyprint
 
-    from .pdf import collect_messages, fetcher, reuse_svg_drawings
+    from ..formulas import reuse_svg_drawings, use_cache
+    from .pdf import collect_messages, fetcher
 
+    use_cache(root)
     reuse_svg_drawings()
     stylesheet = weasyprint.CSS(string=css)
     documents = {}
@@ -106,13 +108,13 @@ def _first_anchors(document) -> dict[str, tuple[int, float, float]]:
 class ParallelLayout:
     """Two (or more) worker processes that lay out and write the pieces of one book."""
 
-    def __init__(self, base_url: str, css: str, workers: int):
+    def __init__(self, base_url: str, css: str, workers: int, root: Path | None = None):
         context = multiprocessing.get_context("spawn")  # the build runs threads: never fork them
         self.pipes = []
         self.processes = []
         for _ in range(workers):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker, args=(child, base_url, css + PAGE_REF_CSS), daemon=True)
+            process = context.Process(target=_worker, args=(child, base_url, css + PAGE_REF_CSS, root), daemon=True)
             process.start()
             self.pipes.append(parent)
             self.processes.append(process)
