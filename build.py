@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bookbuild's command line: `python build.py --help`."""
 
-from bookbuild.cli import main
+from bookbuild.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

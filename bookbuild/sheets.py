@@ -22,16 +22,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import io
 import json
-import multiprocessing
-import os
 import random
 import re
-import threading
 from dataclasses import dataclass
-from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -44,15 +39,18 @@ from bookbuild.filters import sanitize, xref
 from .assemble import READER
 from .builders.base import dump
 from .builders.pdf import embed_images, footnotes_in_margin, typeset_math
+from .cache import Cache, code_digest, digest, file_digest
 from .formulas import use_cache
 from .dates import build_date
+from .early import EarlyRenderer
+from .weasy import pdf_bytes
 from .errors import BookError, Pos, Report
 from .markdown import scan
 from .model import DIFFICULTIES, Book, Question
 from .numbering import book_numbers
 from .output import write_atomic
 from .pandoc import run_pandoc
-from .pipeline import BuildResult, check
+from .pipeline import BuildResult, check, sources_digest
 from .templating import find_template, html_env
 
 DEFAULT_COUNT = 20
@@ -107,9 +105,23 @@ class Sheet:
         return [item for section in self.sections for item in section.questions]
 
 
-def make_sheet(request: SheetRequest) -> BuildResult:
-    """Write a sheet and its answer key; raises BookError with a sentence for the user."""
-    weasyprint_import = _import_weasyprint_meanwhile() if "pdf" in request.formats else None
+def make_sheet(request: SheetRequest, early: EarlyRenderer | None = None) -> BuildResult:
+    """Write a sheet and its answer key; raises BookError with a sentence for the user.
+
+    `early`: a worker started before anything else (the command line starts one before it even
+    imports this module); without one, one is started here.
+    """
+    own = early is None and "pdf" in request.formats
+    if own:
+        early = EarlyRenderer.start()
+    try:
+        return _make_sheet(request, early if "pdf" in request.formats else None)
+    finally:
+        if own and early is not None:
+            early.close()
+
+
+def _make_sheet(request: SheetRequest, early: EarlyRenderer | None) -> BuildResult:
     book, report = check(request.root)
     if book is None or report.errors:
         raise BookError("the book has errors", report)
@@ -130,9 +142,8 @@ def make_sheet(request: SheetRequest) -> BuildResult:
                      f"{sheet.name}-key": render_html(book, sheet, fields, date, key=True)}
     files: dict[Path, bytes | str] = {}
     if "pdf" in request.formats:
-        weasyprint_import.join()
         files.update(render_pdfs({out_dir / f"{stem}.pdf": html for stem, html in html_by_stem.items()},
-                                 book, report))
+                                 book, report, early))
     if "html" in request.formats:
         files.update({out_dir / f"{stem}.html": html for stem, html in html_by_stem.items()})
     # everything is rendered before anything is written: a failure leaves the old files whole
@@ -142,14 +153,6 @@ def make_sheet(request: SheetRequest) -> BuildResult:
         except OSError as exc:
             raise BookError(f"cannot write {path}: {exc.strerror or exc}; choose another --out", report) from None
     return BuildResult(outputs=list(files), report=report)
-
-
-def _import_weasyprint_meanwhile() -> threading.Thread:
-    # importing WeasyPrint takes ~0.5 s, much of it in C (fontconfig, cffi) and while pandoc runs:
-    # done in a thread, it overlaps with loading the book instead of adding to it
-    thread = threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True)
-    thread.start()
-    return thread
 
 
 # ---- choosing ---------------------------------------------------------------------------------
@@ -320,16 +323,66 @@ def release_pages(book: Book, report: Report) -> dict[str, int] | None:
 # ---- rendering --------------------------------------------------------------------------------
 
 def render_fields(book: Book, numbers: dict[str, str], sheet: Sheet, report: Report) -> dict[str, Markup]:
-    """Every prompt, hint and answer on the sheet as safe HTML, from one pandoc run for them all."""
+    """Every prompt, hint and answer on the sheet as safe HTML, keyed `<field>-<sheet number>`.
+
+    A question's fields, once rendered, are kept in the book's cache until any source of the
+    book changes (a reference in one reads the numbering of the whole book); with them, the
+    warnings they gave, which are given again.
+    """
+    store = Cache(book.root)
+    # the book's sources, and the questions' folder with the images a field shows
+    base = digest(code_digest(), "sheet-fields", sources_digest(book), file_digest(book.root / "questions"))
+    out: dict[str, Markup] = {}
+    todo = []
+    for item in sheet.questions:
+        kept = _kept_fields(store.get(digest(base, item.question.id)), item.question)
+        if kept is None:
+            todo.append(item)
+            continue
+        fields, problems = kept
+        out.update({f"{field}-{item.number}": Markup(html) for field, html in fields.items()})
+        for field, problem in problems:
+            report.warning(item.question.field_pos(field), f"question {item.question.id!r}: {problem}")
+    if todo:
+        problems_by_id: dict[str, list[list[str]]] = {item.question.id: [] for item in todo}
+        fresh = _render_fields(book, numbers, todo, report, problems_by_id)
+        out.update(fresh)
+        for item in todo:
+            fields = {field: str(fresh[f"{field}-{item.number}"]) for field, _ in item.question.texts()}
+            try:
+                store.put(digest(base, item.question.id),
+                          json.dumps({"fields": fields, "problems": problems_by_id[item.question.id]}))
+            except OSError:
+                pass  # an unwritable cache only makes the next sheet slower
+    return out
+
+
+def _kept_fields(text: str | None, question: Question) -> tuple[dict[str, str], list] | None:
+    try:
+        kept = json.loads(text) if text else None
+    except ValueError:
+        return None
+    names = {field for field, _ in question.texts()}
+    if not (isinstance(kept, dict) and isinstance(kept.get("fields"), dict) and set(kept["fields"]) == names
+            and all(isinstance(v, str) for v in kept["fields"].values()) and isinstance(kept.get("problems"), list)):
+        return None
+    problems = [p for p in kept["problems"] if isinstance(p, list) and len(p) == 2 and p[0] in names]
+    return kept["fields"], problems
+
+
+def _render_fields(book: Book, numbers: dict[str, str], items: list[SheetQuestion], report: Report,
+                   problems_by_id: dict[str, list[list[str]]]) -> dict[str, Markup]:
+    """The fields of these questions as safe HTML, from one pandoc run for them all."""
     sources: dict[str, tuple[Question, str]] = {}
     parts = []
-    for item in sheet.questions:
+    for item in items:
         for field, text in item.question.texts():
             key = f"{field}-{item.number}"
             sources[key] = (item.question, field)
             # validation refuses ':::' lines in question fields, so a field cannot close its div
             parts.append(f"::: {{#{key}}}\n{text.value}\n:::\n")
-    doc_json = run_pandoc(["--sandbox", "-f", READER, "-t", "json"], "\n".join(parts))
+    # no automatic ids: a field's HTML must not depend on the fields beside it (it is kept alone)
+    doc_json = run_pandoc(["--sandbox", "-f", READER + "-auto_identifiers", "-t", "json"], "\n".join(parts))
     doc = pf.load(io.StringIO(doc_json))
     sanitize.main(doc)  # book text is untrusted: no raw HTML, scripts or unsafe links in a sheet
     # walking the document is the slow part: skip the walks for elements the fields do not have
@@ -347,6 +400,7 @@ def render_fields(book: Book, numbers: dict[str, str], sheet: Sheet, report: Rep
         typeset_math(div, problems)
         for problem in problems:
             report.warning(question.field_pos(field), f"question {question.id!r}: {problem}")
+            problems_by_id[question.id].append([field, problem])
         # markers that book text cannot carry (sanitize removed its raw HTML) split the output
         blocks.append(pf.RawBlock(f"<!--sheet-field {div.identifier}-->", format="html"))
         blocks.extend(div.content)
@@ -404,22 +458,26 @@ def render_html(book: Book, sheet: Sheet, fields: dict[str, Markup], date: str, 
         css=Markup(css.replace("</", "<\\/")))  # CSS cannot end the <style> element
 
 
-def render_pdfs(documents: dict[Path, str], book: Book, report: Report) -> dict[Path, bytes]:
-    """Each HTML page as a PDF; with two cores, the first is laid out in a second process.
+def render_pdfs(documents: dict[Path, str], book: Book, report: Report,
+                early: EarlyRenderer | None = None) -> dict[Path, bytes]:
+    """Each HTML page as a PDF; the longest in the early worker when there is one, the rest here.
 
     WeasyPrint lays out on one core: the sheet and its key side by side take the time of the
-    longer one. The worker is forked after WeasyPrint is imported, so it starts at once.
+    longer one.
     """
-    jobs = [(html, _pdf_identifier(book, path)) for path, html in documents.items()]
-    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            in_worker = pool.submit(pdf_bytes, *jobs[0])
-            here = [pdf_bytes(*job) for job in jobs[1:]]
-            results = [in_worker.result(), *here]
-    else:
-        results = [pdf_bytes(*job) for job in jobs]
+    jobs = {path: (html, _pdf_identifier(book, path)) for path, html in documents.items()}
+    results: dict[Path, tuple[bytes, list[str]]] = {}
+    longest = max(jobs, key=lambda path: len(jobs[path][0])) if early is not None and jobs else None
+    if longest is not None:
+        early.render(*jobs[longest], book.root)
+    for path, job in jobs.items():
+        if path != longest:
+            results[path] = pdf_bytes(*job)
+    if longest is not None:
+        results[longest] = early.result() or pdf_bytes(*jobs[longest])
     out = {}
-    for path, (pdf, messages) in zip(documents, results):
+    for path in documents:
+        pdf, messages = results[path]
         for message in messages:
             report.warning(Pos(str(book.meta.path)), f"{path.name} layout: {message}")
         out[path] = pdf
@@ -431,14 +489,3 @@ def _pdf_identifier(book: Book, path: Path) -> bytes:
     return hashlib.sha256(f"{book.meta.identifier} {path.name}".encode("utf-8")).hexdigest()[:32].encode("ascii")
 
 
-def pdf_bytes(html: str, identifier: bytes) -> tuple[bytes, list[str]]:
-    """One self-contained HTML page as PDF bytes, and WeasyPrint's complaints; nothing is fetched."""
-    import weasyprint
-
-    from .builders.pdf import collect_messages, fetcher
-    from .formulas import reuse_svg_drawings
-
-    reuse_svg_drawings()
-    with collect_messages() as messages:
-        document = weasyprint.HTML(string=html, url_fetcher=fetcher()).render()
-        return document.write_pdf(pdf_identifier=identifier), messages

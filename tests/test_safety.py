@@ -166,3 +166,28 @@ def _whole(name: str, path: Path) -> bool:
         with zipfile.ZipFile(path) as z:
             return z.testzip() is None
     return data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+
+
+def test_a_cache_that_comes_with_the_book_is_not_trusted(mini):
+    """Cached objects and the outputs record are signed with this user's key: forged ones are rebuilt."""
+    from bookbuild.cache import Cache
+
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    build(BuildOptions(root=mini, formats=("html",)))
+    page = mini / "dist" / "release" / "html" / "sec-basics.html"
+    assert "alert(1)" not in page.read_text()
+    objects = [p for p in (mini / ".bookbuild-cache" / "objects").rglob("*") if p.is_file()]
+    assert objects
+    for path in objects:  # what a book could ship: the right keys, the signature copied, the text changed
+        mac, _, text = path.read_text().partition("\n")
+        path.write_text(mac + "\n" + text.replace("Basics", "<script>alert(1)</script>Basics"))
+    record = mini / ".bookbuild-cache" / "outputs.json"
+    mac, _, text = record.read_text().partition("\n")
+    record.write_text("0" * 64 + "\n" + text)
+    page.write_text("<p>shipped with the book</p>")
+    assert Cache(mini).get("anything") is None
+    assert not Cache(mini).fresh([page], "any key")
+    build(BuildOptions(root=mini, formats=("html",)))
+    assert "alert(1)" not in page.read_text()  # not even as text: the forged objects were not read
+    assert "shipped with the book" not in page.read_text()
+    assert "Basics" in page.read_text()

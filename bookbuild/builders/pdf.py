@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import logging
 import mimetypes
 import os
 import tempfile
@@ -15,6 +13,7 @@ import panflute as pf
 
 from ..formulas import math_image, reuse_svg_drawings, use_cache
 from ..output import temp_beside, write_atomic
+from ..weasy import collect_messages, fetcher
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
@@ -103,40 +102,6 @@ def mark_short_blocks(doc: pf.Doc) -> None:
             if len(pf.stringify(elem)) < SHORT:
                 elem.classes.append("short")
     doc.walk(action)
-
-
-def fetcher():
-    """A WeasyPrint URL fetcher for data: URLs only: everything the PDF needs is embedded."""
-    from weasyprint.urls import URLFetcher
-
-    class DataOnlyFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            raise ValueError(f"refused to fetch {url!r}: outputs use only embedded resources")
-    return DataOnlyFetcher()
-
-
-class _Collect(logging.Handler):
-    def __init__(self, messages: list[str]):
-        super().__init__(logging.WARNING)
-        self.messages = messages
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def collect_messages():
-    """What WeasyPrint logs meanwhile (it is silent unless a handler listens)."""
-    messages: list[str] = []
-    handler = _Collect(messages)
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
 
 
 def mark_pieces(doc: pf.Doc) -> int:

@@ -63,7 +63,7 @@ def _worker(conn, base_url: str, css: str, root: Path | None) -> None:
     import weasyprint
 
     from ..formulas import reuse_svg_drawings, use_cache
-    from .pdf import collect_messages, fetcher
+    from ..weasy import collect_messages, fetcher
 
     use_cache(root)
     reuse_svg_drawings()
