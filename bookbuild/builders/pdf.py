@@ -18,7 +18,7 @@ from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
 from .base import Builder, BuildContext, dump
-from .pdf_layout import BODY_MARK, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
+from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
 PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
@@ -105,14 +105,27 @@ def mark_short_blocks(doc: pf.Doc) -> None:
 
 
 def mark_pieces(doc: pf.Doc) -> int:
-    """Mark where the book may be cut for parallel layout: before each part opener."""
+    """Mark where the book may be cut for parallel layout: where pdf.css starts a new page anyway,
+    before each part opener (a right-hand page) and before the answers to each chapter (a new
+    page), but the first, which follows its part opener."""
     marks = 0
     for i in reversed(range(len(doc.content))):
         block = doc.content[i]
-        if isinstance(block, pf.Header) and block.level == 1 and "part" in block.classes:
+        if not isinstance(block, pf.Header):
+            continue
+        opener = block.level == 1 and "part" in block.classes
+        answers = (block.level == 2 and "answers-chapter" in block.classes
+                   and not (i and isinstance(doc.content[i - 1], pf.Header) and doc.content[i - 1].level == 1))
+        if opener or answers:
             doc.content.insert(i, pf.RawBlock(CHUNK_MARK, format="html"))
             marks += 1
     return marks
+
+
+def margin_shift_pt(size: str) -> float:
+    """How far a page's content moves when the page changes sides: inner margin − outer margin."""
+    _, _, _, inner, outer = PAGE_CSS[size]
+    return (float(inner.removesuffix("mm")) - float(outer.removesuffix("mm"))) * 72 / 25.4
 
 
 class PdfBuilder(Builder):
@@ -179,17 +192,19 @@ class PdfBuilder(Builder):
         with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder, \
                 ParallelLayout(ctx.book.root.as_uri() + "/", css, workers, ctx.book.root) as layout:
             try:
-                pieces, page_map = layout.layout(html, guess)
+                pieces, page_map = layout.layout(html, guess, CHARS_PER_PAGE[ctx.page_size])
             except (NoFixedPoint, EOFError, OSError):
                 # no fixed point, or a worker could not start (e.g. Python read its program from stdin)
                 return self._serial(ctx, html, css, tmp)
-            paths = layout.write(len(pieces), Path(folder), _identifier(ctx))
+            paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map,
+                                       margin_shift_pt(ctx.page_size))
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
             info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
             if meta.author:
                 info["/Author"] = meta.author
-            merge(paths, pieces, tmp, info, meta.language)
+            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, margin_shift_pt(ctx.page_size),
+                  layout.any_hand)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map
 

@@ -2,11 +2,18 @@
 WeasyPrint in worker processes, and the pages are merged with their links, outline and names.
 
 What a reader sees must not change (DESIGN.md): every piece starts on a right-hand page, as a part
-opener does; folios continue across pieces; page references ("(p. 143)", the contents) are written
-as numbers from a page map, and the pieces are laid out again until the map they were laid out
-with is the map they produce (a fixed point, usually reached in one pass when the previous build's
-map is known, two when it is not). Links and named destinations are made from the layout's own
-anchor and link positions.
+opener does (the empty left-hand page before it, when there is one, is added at the merge);
+folios continue across pieces; page references ("(p. 143)", the contents) are numbers from the
+page map of the whole book, which no piece can know while it is laid out.
+
+So a piece is laid out with placeholders of as many digits as its numbers will have ("(p. 000)"
+for a page in the hundreds; the book's figures are tabular, every digit as wide as any other),
+and the true numbers are written over them once every piece is laid out. A piece is laid out
+again only when a number turns out to have another count of digits than its placeholder: with
+the previous build's map, never; without it, when the estimate from the text's length was wrong
+near page 10 or 100. One layout instead of two, and every page the same as when laid out with
+the true numbers. Links and named destinations are made from the layout's own anchor and link
+positions.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ BODY_MARK = "<!--bookbuild:body-->"
 CHUNK_MARK = "<!--bookbuild:chunk-->"
 MAX_PASSES = 4
 PX_TO_PT = 0.75
+# text characters on a page, roughly: only to guess how many digits a page number will have
+CHARS_PER_PAGE = {"a4": 2400, "letter": 2300, "6x9": 1400}
 # page references are numbers from the page map instead of target-counter() (pieces cannot see each other)
 PAGE_REF_CSS = """
 a.xref-q::after, a.xref-sec::after, a.xref-fig::after, a.xref-tbl::after,
@@ -28,7 +37,21 @@ a.to-question::after, a.to-answer::after { content: " (p. " attr(data-page) ")";
 .piece-lead { page: piece-lead; }
 @page piece-lead { @top-center { content: none; } @bottom-center { content: none; } }
 """
+# a piece that starts with the answers to a chapter starts on a new page, of either hand
+_ANY_HAND = re.compile(r'\s*<h2\b[^>]*\bclass="[^"]*\banswers-chapter\b')
+# the empty left-hand page before a part opener, laid out once (a draft's watermark is on it too)
+LEAD_BODY = '<div class="piece-lead"></div>'
+LEAD_CSS = "html { break-before: left }"
 _INTERNAL_LINK = re.compile(r'<a\s+href="#([^"]+)"')
+_ID = re.compile(r'\sid="([^"]+)"')
+_CLASS = re.compile(r'\sclass="([^"]*)"')
+_EVENT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>")
+# the page breaks of templates/pdf.css, by class: (before, after), each "page", "right" or None
+BREAKS = {"title-page": (None, "page"), "copyright-page": (None, "right"), "toc": (None, "right"),
+          "part": ("right", "page"), "chapter": ("right", None), "answers-chapter": ("page", None),
+          "front-matter": ("right", None)}
+_TAG = re.compile(r"<[^>]*>")
+_DIGITS = re.compile(r"\d+")
 
 
 class NoFixedPoint(Exception):
@@ -54,8 +77,62 @@ def split(html: str) -> tuple[str, list[str], str]:
     return html[:head_end], html[head_end:tail_start].split(CHUNK_MARK), html[tail_start:]
 
 
-def with_page_numbers(body: str, page_map: dict[str, int]) -> str:
-    return _INTERNAL_LINK.sub(lambda m: f'<a href="#{m.group(1)}" data-page="{page_map.get(m.group(1), "00")}"', body)
+def with_placeholders(body: str, digits: dict[str, int]) -> str:
+    """Every internal link with a page number of zeros, as many as its target's page will have."""
+    return _INTERNAL_LINK.sub(lambda m: f'<a href="#{m.group(1)}" data-page="{"0" * digits.get(m.group(1), 2)}"',
+                              body)
+
+
+def patch_page_numbers(document, page_map: dict[str, int], first_page: int) -> None:
+    """Write the true numbers over the placeholders: page references, contents and folios.
+
+    Only the digits change, never their count: every text box keeps its width and place.
+    """
+    for index, page in enumerate(document.pages):
+        page_box = page._page_box
+        for child in page_box.children:
+            if getattr(child, "at_keyword", None) == "@bottom-center":  # the folio
+                for box in child.descendants():
+                    _set_number(box, first_page + index)
+        for box in page_box.descendants():
+            element = getattr(box, "element", None)
+            if (element is None or not hasattr(box, "text")
+                    or not str(getattr(box, "element_tag", "")).endswith("::after")):
+                continue
+            href = element.get("href") or ""
+            if href.startswith("#") and element.get("data-page") and href[1:] in page_map:
+                _set_number(box, page_map[href[1:]])
+
+
+def flip(first_page: int, page: int, shift: float) -> float:
+    """How far (pt) page `page` of a piece that starts at `first_page` moves: a piece laid out from
+    a right-hand page that starts on a left-hand one has every page on the other hand, with the
+    same lines and the inner and outer margins swapped."""
+    if first_page % 2:
+        return 0.0
+    return -shift if page % 2 == 0 else shift
+
+
+def to_other_hand(document, first_page: int, shift: float) -> None:
+    """Move every page of a piece that starts on a left-hand page to its true hand (before writing)."""
+    for number, page in enumerate(document.pages):
+        dx = flip(first_page, number, shift) / PX_TO_PT
+        if dx:
+            page._page_box.translate(dx, 0)
+            page.links = [(kind, target, (x1 + dx, y1, x2 + dx, y2), box)
+                          for kind, target, (x1, y1, x2, y2), box in page.links]
+
+
+def _set_number(box, number: int) -> None:
+    text = getattr(box, "text", None)
+    if not text or not _DIGITS.search(text):
+        return
+    new = _DIGITS.sub(str(number), text, count=1)
+    if len(new) != len(text):
+        raise ValueError(f"page number {number} does not fit its placeholder {text!r}")
+    box.text = new
+    layout = box.pango_layout  # drawing sets the layout's text again (reactivate): change it there too
+    layout.text = _DIGITS.sub(str(number), layout.text, count=1)
 
 
 def _worker(conn, base_url: str, css: str, root: Path | None) -> None:
@@ -91,8 +168,15 @@ def _worker(conn, base_url: str, css: str, root: Path | None) -> None:
                     messages=messages)
             conn.send(replies)
         elif request[0] == "write":
-            for index, path, identifier in request[1]:
+            _, jobs, page_map, lead, shift = request
+            for index, path, identifier, first_page in jobs:
+                patch_page_numbers(documents[index], page_map, first_page)
+                to_other_hand(documents[index], first_page, shift)
                 documents[index].write_pdf(path, pdf_identifier=identifier)
+            if lead is not None:
+                html, path, identifier = lead
+                weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher()).render(
+                    stylesheets=[stylesheet, weasyprint.CSS(string=LEAD_CSS)]).write_pdf(path, pdf_identifier=identifier)
             conn.send("written")
 
 
@@ -147,76 +231,138 @@ class ParallelLayout:
                     replies.update(reply)
         return replies
 
-    def layout(self, html: str, guess: dict[str, int]) -> tuple[dict[int, Piece], dict[str, int]]:
-        """Lay the book out to a fixed point: the pieces and the page of every anchor."""
+    def layout(self, html: str, guess: dict[str, int], chars_per_page: int = CHARS_PER_PAGE["a4"]
+               ) -> tuple[dict[int, Piece], dict[str, int]]:
+        """Lay the book out: the pieces and the page of every anchor.
+
+        `guess`: the previous build's page map, or {}: then the pages are estimated from the
+        length of the text before each anchor.
+        """
         head, bodies, tail = split(html)
+        self.lead_html = head + LEAD_BODY + tail
+        self.any_hand = [i > 0 and bool(_ANY_HAND.match(b)) for i, b in enumerate(bodies)]
         owner = self.owner = _balance([len(b) for b in bodies], len(self.pipes))
-        page_map = dict(guess)
-        firsts = _estimate_firsts(bodies, page_map)
+        page_map = dict(guess) or _estimate_pages(bodies, chars_per_page)
+        firsts = [page_map.get(_piece_key(i), 1) for i in range(len(bodies))]
         laid: dict[int, tuple[str, int]] = {}  # piece -> (html, first page) it was laid out with
         pieces: dict[int, Piece] = {}
-        for passes in range(MAX_PASSES + 1):
-            wanted = {i: (head + lead(firsts[i]) + with_page_numbers(b, page_map) + tail, firsts[i])
-                      for i, b in enumerate(bodies)}
-            todo = [i for i in wanted if laid.get(i) != wanted[i]]
+        for _ in range(MAX_PASSES):
+            digits = {name: len(str(page)) for name, page in page_map.items()}
+            wanted = {i: (head + with_placeholders(b, digits) + tail, firsts[i]) for i, b in enumerate(bodies)}
+            todo = [i for i in wanted if i not in laid or laid[i][0] != wanted[i][0]
+                    or not _same_digits(laid[i][1], firsts[i], pieces[i].pages)]
             if not todo:
+                self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
+                self.laid_html = {i: laid[i][0] for i in laid}
                 return pieces, page_map
-            if passes == MAX_PASSES:
-                raise NoFixedPoint
             jobs: list[list] = [[] for _ in self.pipes]
             for i in todo:
                 jobs[owner[i]].append((i, *wanted[i]))
                 laid[i] = wanted[i]
             pieces.update(self._ask(jobs, "layout"))
-            # a piece's own content does not depend on where it starts; only its lead page does
-            leads = [_has_lead(laid[i][1]) for i in range(len(bodies))]
-            firsts = first_pages([pieces[i].pages - leads[i] for i in range(len(bodies))])
-            page_map = {name: firsts[i] + _has_lead(firsts[i]) + page - leads[i]
-                        for i, piece in pieces.items() for name, (page, _, _) in piece.anchors.items()}
+            firsts = first_pages([pieces[i].pages for i in range(len(bodies))], self.any_hand)
+            page_map = {name: firsts[i] + page for i, piece in pieces.items()
+                        for name, (page, _, _) in piece.anchors.items()}
             page_map.update({_piece_key(i): first for i, first in enumerate(firsts)})
         raise NoFixedPoint
 
-    def write(self, count: int, folder: Path, identifier: bytes) -> list[Path]:
+    def write(self, count: int, folder: Path, identifier: bytes, page_map: dict[str, int], shift: float = 0.0
+              ) -> tuple[list[Path], Path | None]:
+        """Each piece as a PDF with its true numbers, and the empty lead page when one is needed.
+
+        `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands.
+        """
+        self.shift = shift
         paths = [folder / f"piece-{i:03d}.pdf" for i in range(count)]
         jobs: list[list] = [[] for _ in self.pipes]
         for i, path in enumerate(paths):
-            jobs[self.owner[i]].append((i, str(path), identifier))  # the worker that holds piece i
-        self._ask(jobs, "write")
-        return paths
+            jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
+        needs_lead = any(self.firsts[i] > self.firsts[i - 1] + self.pages[i - 1] for i in range(1, count))
+        lead = folder / "lead.pdf" if needs_lead else None
+        lightest = min(range(len(self.pipes)), key=lambda w: sum(len(self.laid_html[j[0]]) for j in jobs[w]))
+        for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
+            extra = (self.lead_html, str(lead), identifier) if lead is not None and w == lightest else None
+            if jobs_of_worker or extra:
+                pipe.send(("write", jobs_of_worker, page_map, extra, self.shift))
+        for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
+            if jobs_of_worker or (lead is not None and w == lightest):
+                pipe.recv()
+        return paths, lead
 
 
-def _has_lead(first_page: int) -> int:
-    """1 when a piece starting at `first_page` starts on a left-hand page, so with an empty page."""
-    return 1 if first_page % 2 == 0 else 0
+def _same_digits(laid_first: int, first: int, pages: int) -> bool:
+    """Whether folios counted from `laid_first` have the digits of folios counted from `first`."""
+    return all(len(str(laid_first + k)) == len(str(first + k)) for k in range(pages))
 
 
-def first_pages(content: list[int]) -> list[int]:
-    """The folio of each piece's first page, given the pages of each piece's own content."""
+def _estimate_pages(bodies: list[str], chars_per_page: int) -> dict[str, int]:
+    """Each anchor's page, guessed from the text before it and the page breaks of pdf.css.
+
+    Only a guess: a number whose digits it gets wrong costs its piece a second layout.
+    """
+    estimate: dict[str, int] = {}
+    page, used = 1, 0  # the current page and the characters already on it
+    after: list[tuple[str, str]] = []  # elements open now that end with a page break: (tag, kind)
+
+    def break_page(kind: str) -> None:
+        nonlocal page, used
+        if used:
+            page, used = page + 1, 0
+        if kind == "right" and page % 2 == 0:
+            page += 1
+
+    for i, body in enumerate(bodies):
+        break_page("page")  # and the piece's first element may ask for a right-hand page
+        position = 0
+        for match in _EVENT.finditer(body):
+            used += len(_TAG.sub("", body[position:match.start()]).strip())
+            page, used = page + used // chars_per_page, used % chars_per_page
+            position = match.end()
+            closing, tag, attributes = match.groups()
+            if closing:
+                if after and after[-1][0] == tag:
+                    break_page(after.pop()[1])
+                continue
+            classes = (_CLASS.search(attributes) or [None, ""])[1].split()
+            for name in classes:
+                before, end = BREAKS.get(name, (None, None))
+                if before:
+                    break_page(before)
+                if end:
+                    after.append((tag, end))
+            estimate.setdefault(_piece_key(i), page)
+            for name in _ID.findall(attributes):
+                estimate.setdefault(name, page)
+        used += len(_TAG.sub("", body[position:]).strip())
+        page, used = page + used // chars_per_page, used % chars_per_page
+        estimate.setdefault(_piece_key(i), page)
+    return estimate
+
+
+def _has_lead(next_page: int) -> int:
+    """1 when the next page is a left-hand one: a piece (a part opener) starts after an empty page."""
+    return 1 if next_page % 2 == 0 else 0
+
+
+def first_pages(content: list[int], any_hand: list[bool] | None = None) -> list[int]:
+    """The folio of each piece's first page, given the pages of each piece: a right-hand page,
+    or the next page for a piece that may start on either hand."""
     firsts, next_page = [], 1
-    for count in content:
+    for i, count in enumerate(content):
+        if not (any_hand and any_hand[i]):
+            next_page += _has_lead(next_page)
         firsts.append(next_page)
-        next_page += _has_lead(next_page) + count
+        next_page += count
     return firsts
 
 
 def start_css(first_page: int) -> str:
-    """Folios continue from `first_page`; a piece that starts on a left-hand page starts with one."""
-    css = f"@page :first {{ counter-reset: page {first_page} }}"
-    return css + (" html { break-before: left }" if _has_lead(first_page) else "")
-
-
-def lead(first_page: int) -> str:
-    """On a left-hand first page, the empty page a single document leaves before a part opener."""
-    return '<div class="piece-lead"></div>' if _has_lead(first_page) else ""
+    """Folios continue from `first_page` (its digits count; the numbers are written at the end)."""
+    return f"@page :first {{ counter-reset: page {first_page} }}"
 
 
 def _piece_key(index: int) -> str:
     return f"bookbuild-piece-{index}"  # not an id: ids in books are [a-z0-9-] and never start so
-
-
-def _estimate_firsts(bodies: list[str], page_map: dict[str, int]) -> list[int]:
-    """First pages as the previous build of the same book found them; 1 when there is none."""
-    return [page_map.get(_piece_key(i), 1) for i in range(len(bodies))]
 
 
 def _balance(sizes: list[int], workers: int) -> list[int]:
@@ -230,15 +376,26 @@ def _balance(sizes: list[int], workers: int) -> list[int]:
     return owner
 
 
-def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str) -> None:
-    """One PDF from the pieces, in order, with links, named destinations and outline across them."""
+def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str,
+          firsts: list[int], lead: Path | None = None, shift: float = 0.0, nested: list[bool] | None = None) -> None:
+    """One PDF from the pieces, in order, with links, named destinations and outline across them;
+    the `lead` page before a piece whose first page (`firsts`) is not the next page.
+
+    A piece that starts on a left-hand page was moved to the other hand as it was written
+    (`flip`); its links and names move with it here.
+    """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (ArrayObject, Destination, DictionaryObject, Fit, FloatObject, NameObject,
                                NumberObject, TextStringObject)
 
+    def moved(i: int, page: int) -> float:
+        return flip(firsts[i], page, shift)
+
     writer = PdfWriter()
     index_of_first = []
     for i, path in enumerate(paths):
+        if len(writer.pages) + 1 < firsts[i]:  # as a break to a right-hand page leaves it: no folio
+            writer.add_page(PdfReader(str(lead)).pages[0])
         index_of_first.append(len(writer.pages))
         for page in PdfReader(str(path)).pages:
             annots = page.get("/Annots")
@@ -253,7 +410,7 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
 
     def place(i: int, page: int, x: float, y: float) -> tuple[int, float, float]:
         height = pieces[i].size[1]
-        return index_of_first[i] + page, x * PX_TO_PT, (height - y) * PX_TO_PT
+        return index_of_first[i] + page, x * PX_TO_PT + moved(i, page), (height - y) * PX_TO_PT
 
     names = {}
     for i, piece in sorted(pieces.items()):
@@ -271,20 +428,27 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             _, _, bottom = place(i, page, x1, y2)
             annotation = DictionaryObject({
                 NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
-                NameObject("/Rect"): ArrayObject([FloatObject(round(v, 3)) for v in (left, bottom, x2 * PX_TO_PT, top)]),
+                NameObject("/Rect"): ArrayObject([FloatObject(round(v, 3)) for v in
+                                                  (left, bottom, x2 * PX_TO_PT + moved(i, page), top)]),
                 NameObject("/Border"): ArrayObject([NumberObject(0)] * 3),
                 NameObject("/Dest"): TextStringObject(target_name)})
             writer.add_annotation(index, annotation)
 
     def outline(items, parent=None, piece=0):
+        node = None
         for label, (page, x, y), children, state in items:
             index, left, top = place(piece, page, x, y)
             node = writer.add_outline_item(title=label, page_number=index, parent=parent,
                                            fit=Fit.xyz(left, top, 0), is_open=state == "open")
             outline(children, node, piece)
+        return node
 
+    top = None  # the last top-level entry: a piece of answers (its headings one level down) goes under it
     for i, piece in sorted(pieces.items()):
-        outline(piece.bookmarks, piece=i)
+        if nested and nested[i] and top is not None:
+            outline(piece.bookmarks, top, piece=i)
+        else:
+            top = outline(piece.bookmarks, piece=i) or top
     writer.add_metadata(info)
     writer._root_object[NameObject("/Lang")] = TextStringObject(language)
     writer.page_mode = "/UseOutlines"
