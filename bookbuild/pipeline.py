@@ -16,6 +16,7 @@ from . import draft as drafting
 from .assemble import assemble, check_templates
 from .builders.base import BuildContext, dump
 from .builders.epub import COVER_IMAGES
+from .builders.pdf import EarlyWorkers, wants_parallel
 from .cache import Cache, digest, toolchain_digest
 from .dates import build_date
 from .errors import BookError, Pos, Report
@@ -141,15 +142,28 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     render_key = digest(toolchain, sources_digest(book), edition.name, answers, date.when.isoformat(),
                         json.dumps(extra, sort_keys=True, default=str))
     cached = cache.get(render_key)
-    if cached is not None:
-        doc_json, labels = json.loads(cached)
-    else:
-        doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
-        cache.put(render_key, json.dumps([doc_json, labels]))
-    ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
-                       date=date, page_size=options.page_size or book.meta.page_size,
-                       pdf_variant=options.pdf_variant)
-    key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
+    # the PDF's layout workers start now when the PDF is to be laid out: they import WeasyPrint
+    # while this process assembles the book
+    early = EarlyWorkers() if "pdf" in options.formats and wants_parallel(options.pdf_variant) else None
+    try:
+        if cached is not None:
+            doc_json, labels = json.loads(cached)
+        else:
+            if early is not None:
+                early.start()
+            doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
+            cache.put(render_key, json.dumps([doc_json, labels]))
+        ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
+                           date=date, page_size=options.page_size or book.meta.page_size,
+                           pdf_variant=options.pdf_variant, pdf_workers=early)
+        key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
+        return _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels) -> BuildResult:
     notify = progress or (lambda event, name: None)
 
     def run(builder) -> list[Path]:
@@ -165,6 +179,10 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
 
     # pandoc (HTML, EPUB) runs in subprocesses while WeasyPrint lays out the PDF here: both cores work
     builders = builders_for(options.formats)
+    if ctx.pdf_workers is not None:
+        pdf = next(b for b in builders if b.name == "pdf")
+        if not cache.fresh(pdf.targets(ctx), digest(key, "pdf")):
+            ctx.pdf_workers.start()
     with ThreadPoolExecutor(max_workers=len(builders) or 1) as pool:
         futures = [pool.submit(run, b) for b in builders]
         for builder, future in zip(builders, futures):

@@ -23,6 +23,7 @@ class BuildContext:
     date: BuildDate
     page_size: str
     pdf_variant: str | None = None
+    pdf_workers: object | None = None  # builders.pdf.EarlyWorkers, started by the build
 
     def document(self) -> pf.Doc:
         """A fresh copy of the filtered document for a builder to change."""

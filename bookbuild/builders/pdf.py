@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import panflute as pf
@@ -149,13 +150,11 @@ class PdfBuilder(Builder):
                           payload)
         del payload
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
-        workers = min(os.cpu_count() or 1, pieces + 1)
-        parallel = (workers > 1 and not ctx.pdf_variant and BODY_MARK in html
-                    and not os.environ.get("BOOKBUILD_PDF_SERIAL"))
+        parallel = wants_parallel(ctx) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
         try:
             if parallel:
-                messages, page_map = self._parallel(ctx, html, css, tmp, workers)
+                messages, page_map = self._parallel(ctx, html, css, tmp)
             else:
                 messages, page_map = self._serial(ctx, html, css, tmp)
             os.replace(tmp, target)
@@ -185,12 +184,15 @@ class PdfBuilder(Builder):
                 page_map.setdefault(anchor, number)
         return messages, page_map
 
-    def _parallel(self, ctx: BuildContext, html: str, css: str, tmp: Path, workers: int) -> tuple[list[str], dict[str, int]]:
-        """The book cut at its part openers and laid out on every core, then merged."""
+    def _parallel(self, ctx: BuildContext, html: str, css: str, tmp: Path) -> tuple[list[str], dict[str, int]]:
+        """The book cut at its part openers and answers chapters, laid out on every core, merged."""
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
+        # the workers the build started early, or new ones
+        started = ctx.pdf_workers.take() if ctx.pdf_workers is not None else None
         with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder, \
-                ParallelLayout(ctx.book.root.as_uri() + "/", css, workers, ctx.book.root) as layout:
+                (started or ParallelLayout(os.cpu_count() or 1)) as layout:
+            layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root)
             try:
                 pieces, page_map = layout.layout(html, guess, CHARS_PER_PAGE[ctx.page_size])
             except (NoFixedPoint, EOFError, OSError):
@@ -207,6 +209,39 @@ class PdfBuilder(Builder):
                   layout.any_hand)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map
+
+
+def wants_parallel(ctx_or_variant) -> bool:
+    """Whether the PDF is laid out in pieces on every core (the tagged variant is one document)."""
+    variant = getattr(ctx_or_variant, "pdf_variant", ctx_or_variant)
+    return (os.cpu_count() or 1) > 1 and not variant and not os.environ.get("BOOKBUILD_PDF_SERIAL")
+
+
+class EarlyWorkers:
+    """PDF layout workers started when the build starts, to import WeasyPrint while the book is
+    assembled; the PDF builder takes them, or they are stopped when the build ends."""
+
+    def __init__(self):
+        self._layout: ParallelLayout | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._layout is None:
+                try:
+                    self._layout = ParallelLayout(os.cpu_count() or 1)
+                except (OSError, RuntimeError):  # e.g. no way to start a process: the builder tries again
+                    self._layout = None
+
+    def take(self) -> ParallelLayout | None:
+        with self._lock:
+            layout, self._layout = self._layout, None
+            return layout
+
+    def close(self) -> None:
+        layout = self.take()
+        if layout is not None:
+            layout.close()
 
 
 def _identifier(ctx: BuildContext) -> bytes:

@@ -135,22 +135,29 @@ def _set_number(box, number: int) -> None:
     layout.text = _DIGITS.sub(str(number), layout.text, count=1)
 
 
-def _worker(conn, base_url: str, css: str, root: Path | None) -> None:
-    """A worker process: lay out pieces on request, keep them, write them when asked."""
+def _worker(conn) -> None:
+    """A worker process: lay out pieces on request, keep them, write them when asked.
+
+    It imports WeasyPrint first of all, while the build is still preparing the book.
+    """
     import weasyprint
 
     from ..formulas import reuse_svg_drawings, use_cache
     from ..weasy import collect_messages, fetcher
 
-    use_cache(root)
     reuse_svg_drawings()
-    stylesheet = weasyprint.CSS(string=css)
+    stylesheet, base_url = None, None
     documents = {}
     while True:
         request = conn.recv()
         if request[0] == "stop":
             return
-        if request[0] == "layout":
+        if request[0] == "setup":
+            _, base_url, css, root = request
+            use_cache(root)
+            stylesheet = weasyprint.CSS(string=css)
+            documents.clear()
+        elif request[0] == "layout":
             replies = {}
             for index, html, first_page in request[1]:
                 with collect_messages() as messages:
@@ -192,16 +199,22 @@ def _first_anchors(document) -> dict[str, tuple[int, float, float]]:
 class ParallelLayout:
     """Two (or more) worker processes that lay out and write the pieces of one book."""
 
-    def __init__(self, base_url: str, css: str, workers: int, root: Path | None = None):
+    def __init__(self, workers: int):
+        """Start the workers: they import WeasyPrint meanwhile (the build starts them early)."""
         context = multiprocessing.get_context("spawn")  # the build runs threads: never fork them
         self.pipes = []
         self.processes = []
         for _ in range(workers):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker, args=(child, base_url, css + PAGE_REF_CSS, root), daemon=True)
+            process = context.Process(target=_worker, args=(child,), daemon=True)
             process.start()
             self.pipes.append(parent)
             self.processes.append(process)
+
+    def setup(self, base_url: str, css: str, root: Path | None = None) -> None:
+        """What the pieces of this book are laid out with."""
+        for pipe in self.pipes:
+            pipe.send(("setup", base_url, css + PAGE_REF_CSS, root))
 
     def close(self) -> None:
         for pipe, process in zip(self.pipes, self.processes):
