@@ -15,6 +15,7 @@ import panflute as pf
 
 from bookbuild.filters._text import words
 
+from .builders.base import rewrite
 from .cache import Cache, digest
 from .dates import BuildDate
 from .errors import BookError, Diagnostic, Pos, Report
@@ -88,7 +89,7 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
             parent = parent.parent
         return False
 
-    def rebase(elem, d):
+    def rebase(elem):
         if not isinstance(elem, pf.Image):
             return
         # images in question text are relative to questions/, the others to the chapter file
@@ -99,7 +100,7 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
             raise BookError("the book has errors", Report([Diagnostic(chapter.pos, problem)]))
         elem.url = target.relative_to(book.root).as_posix()
 
-    doc.walk(rebase)
+    rewrite(doc, rebase)
 
 
 def expand_chapters(book: Book) -> dict[str, str]:

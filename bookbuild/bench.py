@@ -4,8 +4,9 @@
 
 For each size it generates a synthetic book, then times, in the same run (median of repeats):
 the baseline (pandoc → HTML, pandoc → EPUB, WeasyPrint HTML → PDF, one after another), a cold
-full release build (cache deleted), a no-op rebuild, and a rebuild after one answer changes
-(HTML only, and all formats); with the peak memory (sum of RSS over the process tree) of each.
+full release build (cache deleted), a no-op rebuild, a rebuild after one answer changes (HTML
+only, and all formats) and a 20-question practice sheet with its key (another seed each repeat);
+with the peak memory (sum of RSS over the process tree) of each.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def measure(questions: int, repeats: int, work: Path) -> dict:
     answer_file = book / "questions" / "topic-001.yaml"
     original = answer_file.read_text()
     runs: dict[str, list[tuple[float, int]]] = {k: [] for k in
-                                                  ("baseline", "full", "noop", "answer_html", "answer_all")}
+                                                  ("baseline", "full", "noop", "answer_html", "answer_all", "sheet")}
     for r in range(repeats):
         runs["baseline"].append(baseline(work / "baseline"))
         shutil.rmtree(book / ".bookbuild-cache", ignore_errors=True)
@@ -172,6 +173,9 @@ def measure(questions: int, repeats: int, work: Path) -> dict:
         answer_file.write_text(original.replace("    answer: |\n      ", f"    answer: |\n      Again {r}. ", 1))
         runs["answer_all"].append(timed(build, env))
         answer_file.write_text(original)
+        # a 20-question practice sheet and its key, another choice each time
+        runs["sheet"].append(timed([sys.executable, "-m", "bookbuild.cli", "sheet", "--book", str(book),
+                                    "--count", str(min(20, questions)), "--seed", str(r + 1)], env))
     result = {"questions": questions, "repeats": repeats}
     for key, values in runs.items():
         result[key] = {"seconds": statistics.median(v[0] for v in values),
@@ -189,7 +193,7 @@ def table(results: list[dict]) -> str:
     rows = ["| questions | run | median s | min s | max s | peak RSS MB | ratio |", "|---|---|---|---|---|---|---|"]
     for res in results:
         for key, ratio in (("baseline", None), ("full", "full/baseline"), ("noop", "noop/full"),
-                           ("answer_html", "answer_html/full"), ("answer_all", "answer_all/full")):
+                           ("answer_html", "answer_html/full"), ("answer_all", "answer_all/full"), ("sheet", None)):
             r = res[key]
             shown = "" if ratio is None else f"{res['ratios'][ratio]:.3f}"
             rows.append(f"| {res['questions']} | {key} | {r['seconds']:.2f} | {r['min']:.2f} | {r['max']:.2f} | "

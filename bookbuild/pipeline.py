@@ -179,13 +179,21 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
 
     # pandoc (HTML, EPUB) runs in subprocesses while WeasyPrint lays out the PDF here: both cores work
     builders = builders_for(options.formats)
+    first = None  # the PDF, when it is laid out: the others wait until its workers have it
     if ctx.pdf_workers is not None:
         pdf = next(b for b in builders if b.name == "pdf")
         if not cache.fresh(pdf.targets(ctx), digest(key, "pdf")):
             ctx.pdf_workers.start()
+            first = pdf
     with ThreadPoolExecutor(max_workers=len(builders) or 1) as pool:
-        futures = [pool.submit(run, b) for b in builders]
-        for builder, future in zip(builders, futures):
+        futures = {}
+        if first is not None:
+            futures[first] = pool.submit(run, first)
+            while not ctx.pdf_workers.handed_over.wait(0.05) and not futures[first].done():
+                pass
+        futures.update({b: pool.submit(run, b) for b in builders if b is not first})
+        for builder in builders:
+            future = futures[builder]
             result.outputs.extend(future.result())
             for message in getattr(builder, "warnings", []):
                 report.warning(Pos(str(book.meta.path)), message)

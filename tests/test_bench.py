@@ -20,7 +20,7 @@ def test_benchmark_smoke_run(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert bench.main(["--questions", "8", "--repeats", "1", "--json", str(out)]) == 0
     [result] = json.loads(out.read_text())
-    for key in ("baseline", "full", "noop", "answer_html", "answer_all"):
+    for key in ("baseline", "full", "noop", "answer_html", "answer_all", "sheet"):
         assert result[key]["seconds"] > 0 and result[key]["peak_rss_mb"] > 10
     assert set(result["ratios"]) == {"full/baseline", "noop/full", "answer_html/full", "answer_all/full"}
     assert "| 8 | full |" in capsys.readouterr().out

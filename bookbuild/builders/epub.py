@@ -13,7 +13,7 @@ from ..filters._text import words
 from ..output import temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
-from .base import Builder, BuildContext, dump
+from .base import BuildContext, Builder, dump, rewrite
 from .pdf import embed_images
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
@@ -100,17 +100,17 @@ def cover_image(ctx: BuildContext, scratch: Path) -> Path:
 
 def _flatten_notes(answer: pf.Div) -> None:
     """A footnote inside an answer cannot live inside the answer's own note: inline it, in brackets."""
-    def action(elem, d):
+    def action(elem):
         if isinstance(elem, pf.Note):
             return pf.Span(pf.Str("["), *words(pf.stringify(elem)), pf.Str("]"), classes=["inline-note"])
         return None
-    answer.walk(action)
+    rewrite(answer, action)
 
 
 def answers_as_notes(doc: pf.Doc) -> None:
     """Inline answers become pop-up notes: pandoc writes a Note as `<aside epub:type="footnote">`
     and its reference as an `epub:type="noteref"` link, here after "Answer" in the question head."""
-    def action(elem, d):
+    def action(elem):
         if not (isinstance(elem, pf.Div) and "question" in elem.classes):
             return None
         answer = next((b for b in elem.content if isinstance(b, pf.Div) and "answer" in b.classes), None)
@@ -125,7 +125,7 @@ def answers_as_notes(doc: pf.Doc) -> None:
                                               classes=["to-question"])))
         head.content[0].content.extend([pf.Space(), pf.Span(pf.Str("Answer"), pf.Note(answer), classes=["answer-ref"])])
         return None
-    doc.walk(action)
+    rewrite(doc, action)
 
 
 class EpubBuilder(Builder):

@@ -17,7 +17,7 @@ from ..output import new_folder, swap_folder
 from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
 from ..templating import find_template
-from .base import Builder, BuildContext, dump
+from .base import BuildContext, Builder, dump, rewrite
 
 ASSETS = "_assets"
 SCRIPT = "site.js"
@@ -29,12 +29,12 @@ def localise_images(doc: pf.Doc, root: Path) -> dict[str, Path]:
     """Point images at `_assets/<path in the book>`; the files to copy there, by new URL."""
     files: dict[str, Path] = {}
 
-    def action(elem, d):
+    def action(elem):
         if isinstance(elem, pf.Image):
             url = f"{ASSETS}/{elem.url}"
             files[url] = root / elem.url
             elem.url = url
-    doc.walk(action)
+    rewrite(doc, action)
     return files
 
 
@@ -62,7 +62,7 @@ def prepare_questions(doc: pf.Doc, answers: str) -> None:
     difficulty (for the filter), and inline answers as `<details>`."""
     difficulty: dict[str, str] = {}
 
-    def action(elem, d):
+    def action(elem):
         if not (isinstance(elem, pf.Div) and "question" in elem.classes):
             return None
         number = elem.attributes.get("data-number", "")
@@ -82,12 +82,12 @@ def prepare_questions(doc: pf.Doc, answers: str) -> None:
             elem.content[at:at + 1] = _details(answer)
         return None
 
-    doc.walk(action)
+    rewrite(doc, action)
     if answers == "appendix":
-        def mark(elem, d):
+        def mark(elem):
             if isinstance(elem, pf.Div) and "answer" in elem.classes:
                 elem.attributes["data-difficulty"] = difficulty.get(elem.attributes.get("data-qid", ""), "")
-        doc.walk(mark)
+        rewrite(doc, mark)
 
 
 _MAIN = re.compile(r"<main\b.*?</main>", re.S)

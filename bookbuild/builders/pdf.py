@@ -18,7 +18,7 @@ from ..weasy import collect_messages, fetcher
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
-from .base import Builder, BuildContext, dump
+from .base import BuildContext, Builder, dump, rewrite
 from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
@@ -35,7 +35,7 @@ def _html_escape(text: str) -> str:
 
 def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
     """Replace every Math element by an SVG image (WeasyPrint renders no MathML)."""
-    def action(elem, d):
+    def action(elem):
         if not isinstance(elem, pf.Math):
             return None
         display = elem.format == "DisplayMath"
@@ -58,22 +58,22 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
             style += f";vertical-align:{-depth:.2f}px"
         return pf.RawInline(f'<img class="{cls}" alt="{_html_escape(elem.text)}" src="{uri}" style="{style}" />',
                             format="html")
-    doc.walk(action)
+    rewrite(doc, action)
 
 
 def embed_images(doc: pf.Doc, root: Path) -> None:
     """Images as data: URIs: no file access from WeasyPrint, and the same bytes wherever the book is."""
-    def action(elem, d):
+    def action(elem):
         if isinstance(elem, pf.Image) and not elem.url.startswith("data:"):
             path = root / elem.url
             mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             elem.url = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-    doc.walk(action)
+    rewrite(doc, action)
 
 
 def footnotes_in_margin(doc: pf.Doc) -> None:
     """Notes become spans that CSS floats to the page foot (`float: footnote`)."""
-    def action(elem, d):
+    def action(elem):
         if isinstance(elem, pf.Note):
             inlines: list[pf.Inline] = []
             for block in elem.content:
@@ -85,7 +85,7 @@ def footnotes_in_margin(doc: pf.Doc) -> None:
                     inlines.append(pf.Str(pf.stringify(block)))
             return pf.Span(*inlines, classes=["footnote"])
         return None
-    doc.walk(action)
+    rewrite(doc, action)
 
 
 def page_css(size: str) -> str:
@@ -98,11 +98,11 @@ def page_css(size: str) -> str:
 
 def mark_short_blocks(doc: pf.Doc) -> None:
     """Short answers (and questions) get the class `short`: CSS keeps them on one page."""
-    def action(elem, d):
+    def action(elem):
         if isinstance(elem, pf.Div) and {"answer", "question"} & set(elem.classes):
             if len(pf.stringify(elem)) < SHORT:
                 elem.classes.append("short")
-    doc.walk(action)
+    rewrite(doc, action)
 
 
 def mark_pieces(doc: pf.Doc) -> int:
@@ -152,6 +152,8 @@ class PdfBuilder(Builder):
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
         parallel = wants_parallel(ctx) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
+        if ctx.pdf_workers is not None:
+            ctx.pdf_workers.handed_over.set()
         try:
             if parallel:
                 messages, page_map = self._parallel(ctx, html, css, tmp)
@@ -224,6 +226,9 @@ class EarlyWorkers:
     def __init__(self):
         self._layout: ParallelLayout | None = None
         self._lock = threading.Lock()
+        # set when the PDF's preparation in this process is done (its layout is in the workers):
+        # the other builders start then, not to slow the PDF's way to its workers
+        self.handed_over = threading.Event()
 
     def start(self) -> None:
         with self._lock:

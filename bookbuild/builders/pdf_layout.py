@@ -217,14 +217,12 @@ class ParallelLayout:
             pipe.send(("setup", base_url, css + PAGE_REF_CSS, root))
 
     def close(self) -> None:
+        # nothing is left to do: a worker ends at once rather than free its documents (~1 s)
+        for process in self.processes:
+            process.kill()
         for pipe, process in zip(self.pipes, self.processes):
-            try:
-                pipe.send(("stop",))
-            except OSError:
-                pass
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+            process.join()
+            pipe.close()
 
     def __enter__(self):
         return self
