@@ -15,7 +15,7 @@ import panflute as pf
 
 from bookbuild.filters._text import words
 
-from .builders.base import rewrite
+from .tree import rewrite
 from .cache import Cache, digest
 from .dates import BuildDate
 from .errors import BookError, Diagnostic, Pos, Report

@@ -24,6 +24,7 @@ from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import remove_scratch, write_atomic
 from .templating import template_dirs
+from .tree import run_filter
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
@@ -66,9 +67,9 @@ def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple
 
 
 def apply_filters(doc: pf.Doc) -> pf.Doc:
-    """Run every filter in this process, on one document."""
+    """Run every filter in this process, on one document (as its `main` would, but faster)."""
     for module in FILTERS:
-        doc = module.main(doc)
+        doc = run_filter(module, doc)
     return doc
 
 

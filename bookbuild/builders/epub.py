@@ -13,7 +13,8 @@ from ..filters._text import words
 from ..output import temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
-from .base import BuildContext, Builder, dump, rewrite
+from ..tree import rewrite
+from .base import BuildContext, Builder, dump
 from .pdf import embed_images
 
 # A cover of the book's own, if it has one; else one is drawn from the title.

@@ -17,7 +17,8 @@ from ..output import new_folder, swap_folder
 from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
 from ..templating import find_template
-from .base import BuildContext, Builder, dump, rewrite
+from ..tree import rewrite
+from .base import BuildContext, Builder, dump
 
 ASSETS = "_assets"
 SCRIPT = "site.js"

@@ -18,7 +18,8 @@ from ..weasy import collect_messages, fetcher
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
-from .base import BuildContext, Builder, dump, rewrite
+from ..tree import rewrite
+from .base import BuildContext, Builder, dump
 from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
