@@ -27,10 +27,11 @@ def rewrite(root: pf.Element, action) -> None:
             value = getattr(elem, name, None)
             if isinstance(value, pf.ListContainer):
                 children = []
-                for i, child in enumerate(value):
+                for i, child in enumerate(value.list):  # the plain list: ListContainer's [] is slow
                     new = action(child)
                     if new is not None and new is not child:
                         value[i] = new
+                        new.parent, new.location = value.parent, value.location  # as panflute attaches
                         child = new
                     children.append(child)
                 stack.extend(reversed(children))
@@ -54,7 +55,7 @@ def walk_in_place(elem: pf.Element, action, doc: pf.Doc) -> None:
                 setattr(elem, name, value.walk(action, doc))  # small: panflute's own walk
         elif isinstance(value, pf.ListContainer):
             changed = None
-            for i, child in enumerate(value):
+            for i, child in enumerate(value.list):  # the plain list: ListContainer's [] is slow
                 walk_in_place(child, action, doc)
                 result = action(child, doc)
                 if result is None or result is child:
@@ -62,7 +63,7 @@ def walk_in_place(elem: pf.Element, action, doc: pf.Doc) -> None:
                         changed.append(child)
                     continue
                 if changed is None:
-                    changed = list(value)[:i]
+                    changed = value.list[:i]
                 if isinstance(result, list):
                     changed.extend(result)
                 else:
