@@ -40,11 +40,10 @@ from .assemble import READER
 from .builders.base import dump
 from .builders.pdf import embed_images, footnotes_in_margin, typeset_math
 from .cache import Cache, code_digest, digest, file_digest
-from .formulas import use_cache
 from .dates import build_date
 from .early import EarlyRenderer
-from .weasy import pdf_bytes
 from .errors import BookError, Pos, Report
+from .formulas import use_cache
 from .markdown import scan
 from .model import DIFFICULTIES, Book, Question
 from .numbering import book_numbers
@@ -52,6 +51,7 @@ from .output import write_atomic
 from .pandoc import run_pandoc
 from .pipeline import BuildResult, check, sources_digest
 from .templating import find_template, html_env
+from .weasy import pdf_bytes
 
 DEFAULT_COUNT = 20
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}  # a 6x9 book still prints its sheets on A4

@@ -27,15 +27,18 @@ def rewrite(root: pf.Element, action) -> None:
             value = getattr(elem, name, None)
             if isinstance(value, pf.ListContainer):
                 children = []
+                owner, location = value.parent, value.location
                 for i, child in enumerate(value.list):  # the plain list: ListContainer's [] is slow
+                    child.parent, child.location, child.index = owner, location, i  # what its [] does
                     new = action(child)
                     if new is not None and new is not child:
                         value[i] = new
-                        new.parent, new.location = value.parent, value.location  # as panflute attaches
+                        new.parent, new.location, new.index = owner, location, i
                         child = new
                     children.append(child)
                 stack.extend(reversed(children))
             elif isinstance(value, pf.Element):
+                value.parent, value.location = elem, name
                 new = action(value)
                 if new is not None and new is not value:
                     setattr(elem, name, new)
@@ -55,7 +58,9 @@ def walk_in_place(elem: pf.Element, action, doc: pf.Doc) -> None:
                 setattr(elem, name, value.walk(action, doc))  # small: panflute's own walk
         elif isinstance(value, pf.ListContainer):
             changed = None
+            owner, location = value.parent, value.location
             for i, child in enumerate(value.list):  # the plain list: ListContainer's [] is slow
+                child.parent, child.location, child.index = owner, location, i  # what its [] does
                 walk_in_place(child, action, doc)
                 result = action(child, doc)
                 if result is None or result is child:
@@ -71,6 +76,7 @@ def walk_in_place(elem: pf.Element, action, doc: pf.Doc) -> None:
             if changed is not None:
                 setattr(elem, name, changed)
         elif isinstance(value, pf.Element):
+            value.parent, value.location = elem, name
             walk_in_place(value, action, doc)
             result = action(value, doc)
             if result is not None and result is not value and not isinstance(result, list):

@@ -151,7 +151,7 @@ class PdfBuilder(Builder):
                           payload)
         del payload
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
-        parallel = wants_parallel(ctx) and pieces > 0 and BODY_MARK in html
+        parallel = wants_parallel(ctx.pdf_variant) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
         if ctx.pdf_workers is not None:
             ctx.pdf_workers.handed_over.set()
@@ -214,10 +214,9 @@ class PdfBuilder(Builder):
         return messages, page_map
 
 
-def wants_parallel(ctx_or_variant) -> bool:
+def wants_parallel(pdf_variant: str | None) -> bool:
     """Whether the PDF is laid out in pieces on every core (the tagged variant is one document)."""
-    variant = getattr(ctx_or_variant, "pdf_variant", ctx_or_variant)
-    return (os.cpu_count() or 1) > 1 and not variant and not os.environ.get("BOOKBUILD_PDF_SERIAL")
+    return (os.cpu_count() or 1) > 1 and not pdf_variant and not os.environ.get("BOOKBUILD_PDF_SERIAL")
 
 
 class EarlyWorkers:

@@ -149,9 +149,7 @@ def _worker(conn) -> None:
     stylesheet, base_url = None, None
     documents = {}
     while True:
-        request = conn.recv()
-        if request[0] == "stop":
-            return
+        request = conn.recv()  # the build kills the worker when it is done with it
         if request[0] == "setup":
             _, base_url, css, root = request
             use_cache(root)
@@ -264,7 +262,6 @@ class ParallelLayout:
                     or not _same_digits(laid[i][1], firsts[i], pieces[i].pages)]
             if not todo:
                 self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
-                self.laid_html = {i: laid[i][0] for i in laid}
                 return pieces, page_map
             jobs: list[list] = [[] for _ in self.pipes]
             for i in todo:
@@ -279,25 +276,22 @@ class ParallelLayout:
 
     def write(self, count: int, folder: Path, identifier: bytes, page_map: dict[str, int], shift: float = 0.0
               ) -> tuple[list[Path], Path | None]:
-        """Each piece as a PDF with its true numbers, and the empty lead page when one is needed.
+        """Each piece as a PDF with its true numbers, and the empty lead page when one is needed
+        (the first worker lays that out too).
 
         `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands.
         """
-        self.shift = shift
         paths = [folder / f"piece-{i:03d}.pdf" for i in range(count)]
         jobs: list[list] = [[] for _ in self.pipes]
         for i, path in enumerate(paths):
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
         needs_lead = any(self.firsts[i] > self.firsts[i - 1] + self.pages[i - 1] for i in range(1, count))
         lead = folder / "lead.pdf" if needs_lead else None
-        lightest = min(range(len(self.pipes)), key=lambda w: sum(len(self.laid_html[j[0]]) for j in jobs[w]))
         for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
-            extra = (self.lead_html, str(lead), identifier) if lead is not None and w == lightest else None
-            if jobs_of_worker or extra:
-                pipe.send(("write", jobs_of_worker, page_map, extra, self.shift))
-        for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
-            if jobs_of_worker or (lead is not None and w == lightest):
-                pipe.recv()
+            extra = (self.lead_html, str(lead), identifier) if lead is not None and w == 0 else None
+            pipe.send(("write", jobs_of_worker, page_map, extra, shift))
+        for pipe in self.pipes:
+            pipe.recv()
         return paths, lead
 
 
