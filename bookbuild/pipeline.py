@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,14 +74,19 @@ def apply_filters(doc: pf.Doc) -> pf.Doc:
     return doc
 
 
-def render_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
-    """The assembled book (changed in place) filtered for one edition, as pandoc JSON, and its labels."""
+def filter_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> pf.Doc:
+    """The assembled book (changed in place) filtered for one edition."""
     doc.metadata["bookbuild-answers"] = answers
     if edition.chapters:
         doc.metadata["bookbuild-chapters"] = list(edition.chapters)
     for key, value in (extra or {}).items():
         doc.metadata[key] = value
-    doc = apply_filters(doc)
+    return apply_filters(doc)
+
+
+def render_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
+    """The assembled book filtered for one edition, as pandoc JSON, and its labels."""
+    doc = filter_edition(doc, edition, answers, extra)
     return dump(doc), doc.get_metadata("bookbuild-labels", {}) or {}
 
 
@@ -92,21 +98,20 @@ def builders_for(formats: tuple[str, ...]):
     return [available[f]() for f in FORMATS if f in formats]
 
 
+_IMAGE = re.compile(r'\{"t":\s*"Image",\s*"c":')
+
+
 def image_digest(doc_json: str, root: Path) -> str:
-    """The content of every image the document shows (paths alone would miss an edited image)."""
+    """The content of every image the document shows (paths alone would miss an edited image).
+
+    Image nodes are found in the JSON text and only they are decoded: book text cannot fake one
+    (a quote inside text is escaped in JSON), and decoding the whole book would take 10× longer.
+    """
     urls: set[str] = set(COVER_IMAGES)  # the EPUB cover, when the book has one
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("t") == "Image":
-                urls.add(node["c"][2][0])  # Image: [attr, alt inlines, [url, title]]
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(doc_json)["blocks"])
+    decoder = json.JSONDecoder()
+    for match in _IMAGE.finditer(doc_json):
+        node, _ = decoder.raw_decode(doc_json, match.start())
+        urls.add(node["c"][2][0])  # Image: [attr, alt inlines, [url, title]]
     return digest(*[part for url in sorted(urls) if (root / url).is_file() for part in (url, (root / url).read_bytes())])
 
 
@@ -147,24 +152,27 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     # while this process assembles the book
     early = EarlyWorkers() if "pdf" in options.formats and wants_parallel(options.pdf_variant) else None
     try:
+        filtered = None  # the filtered book itself, when it was made now
         if cached is not None:
             doc_json, labels = json.loads(cached)
         else:
             if early is not None:
                 early.start()
-            doc_json, labels = render_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
+            filtered = filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
+            doc_json, labels = dump(filtered), filtered.get_metadata("bookbuild-labels", {}) or {}
             cache.put(render_key, json.dumps([doc_json, labels]))
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,
                            pdf_variant=options.pdf_variant, pdf_workers=early)
         key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
-        return _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels)
+        return _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
     finally:
         if early is not None:
             early.close()
 
 
-def _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels) -> BuildResult:
+def _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels,
+                  filtered: pf.Doc | None) -> BuildResult:
     notify = progress or (lambda event, name: None)
 
     def run(builder) -> list[Path]:
@@ -180,6 +188,9 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
 
     # pandoc (HTML, EPUB) runs in subprocesses while WeasyPrint lays out the PDF here: both cores work
     builders = builders_for(options.formats)
+    stale = [b for b in builders if not cache.fresh(b.targets(ctx), digest(key, b.name))]
+    if filtered is not None and len(stale) == 1:
+        ctx.spare.append(filtered)  # the one builder takes the book as it is, not a copy from JSON
     first = None  # the PDF, when it is laid out: the others wait until its workers have it
     if ctx.pdf_workers is not None:
         pdf = next(b for b in builders if b.name == "pdf")

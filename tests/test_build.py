@@ -119,6 +119,22 @@ def test_same_sources_same_bytes(mini, tmp_path):
         assert (a / "html" / rel).read_bytes() == (b / "html" / rel).read_bytes(), rel
 
 
+def test_a_format_built_alone_is_the_same(mini, tmp_path):
+    """Built alone, a format takes the filtered book itself rather than a copy read back from JSON:
+    the same bytes as when it is built beside the others (each from a cold cache)."""
+    import shutil
+    together = build_mini(mini, out=tmp_path / "together")
+    for fmt, name in (("html", "html"), ("epub", "mini-book.epub"), ("pdf", "mini-book.pdf")):
+        shutil.rmtree(mini / ".bookbuild-cache")
+        alone = build_mini(mini, formats=(fmt,), out=tmp_path / fmt)
+        if fmt == "html":
+            assert all_files(alone / name) == all_files(together / name)
+            for rel in all_files(together / name):
+                assert (alone / name / rel).read_bytes() == (together / name / rel).read_bytes(), rel
+        else:
+            assert (alone / name).read_bytes() == (together / name).read_bytes(), name
+
+
 def test_build_refuses_a_broken_book_and_keeps_outputs(mini):
     out = build_mini(mini, formats=("html",))
     before = (out / "html" / "sec-basics.html").read_bytes()
