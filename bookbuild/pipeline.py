@@ -197,16 +197,22 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         if not cache.fresh(pdf.targets(ctx), digest(key, "pdf")):
             ctx.pdf_workers.start()
             first = pdf
-    with ThreadPoolExecutor(max_workers=len(builders) or 1) as pool:
+    # the PDF beside the others, which go one after another: each holds a copy of the book and
+    # a pandoc process of 200 MB, and both cores are busy with the PDF's layout anyway
+    with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {}
         if first is not None:
             futures[first] = pool.submit(run, first)
             while not ctx.pdf_workers.handed_over.wait(0.05) and not futures[first].done():
                 pass
-        futures.update({b: pool.submit(run, b) for b in builders if b is not first})
+        others = [b for b in builders if b is not first]
+        if others and len(others) == len(builders):  # no PDF laid out in workers: the first goes beside
+            beside = others.pop(0)
+            futures[beside] = pool.submit(run, beside)
+        done = pool.submit(lambda: {b: run(b) for b in others})
         for builder in builders:
-            future = futures[builder]
-            result.outputs.extend(future.result())
+            future = futures.get(builder)
+            result.outputs.extend(future.result() if future is not None else done.result()[builder])
             for message in getattr(builder, "warnings", []):
                 report.warning(Pos(str(book.meta.path)), message)
     if draft_state:
