@@ -59,13 +59,19 @@ def _secret() -> bytes:
     return key
 
 
-def sign(key: str, text: str) -> str:
+def _sign(key: str, text: str) -> str:
     return hmac.new(_secret(), f"{key}\n{text}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _sealed(key: str, text: str) -> str:
+    """What is stored: the signature on the first line, then the text."""
+    return f"{_sign(key, text)}\n{text}"
+
+
 def _signed(key: str, stored: str) -> str | None:
+    """The text of what `_sealed` stored, or None when the signature is not this user's."""
     mac, _, text = stored.partition("\n")
-    return text if hmac.compare_digest(mac, sign(key, text)) else None
+    return text if hmac.compare_digest(mac, _sign(key, text)) else None
 
 
 @functools.cache
@@ -128,7 +134,7 @@ class Cache:
 
     def put(self, key: str, text: str) -> None:
         if self.enabled:
-            write_atomic(self._path(key), f"{sign(key, text)}\n{text}")
+            write_atomic(self._path(key), _sealed(key, text))
 
     def fresh(self, targets: list[Path], key: str) -> bool:
         """Whether every target exists, unchanged since it was built from `key`."""
@@ -146,5 +152,4 @@ class Cache:
         entries = {str(t): {"key": key, "digest": file_digest(t)} for t in targets}
         with self._lock:
             self._outputs.update(entries)
-            text = json.dumps(self._outputs, indent=1, sort_keys=True)
-            write_atomic(self._outputs_path, f"{sign('outputs', text)}\n{text}")
+            write_atomic(self._outputs_path, _sealed("outputs", json.dumps(self._outputs, indent=1, sort_keys=True)))

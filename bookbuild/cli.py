@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -222,8 +222,6 @@ def serve(root, port, edition, answers) -> None:
         sys.exit(EXIT_BOOK)
     except BookError as exc:
         fail(exc)
-
-
 
 
 def run() -> None:

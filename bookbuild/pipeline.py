@@ -175,9 +175,13 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
                   filtered: pf.Doc | None) -> BuildResult:
     notify = progress or (lambda event, name: None)
 
+    builders = builders_for(options.formats)
+    # whether each output is still what its key says (this hashes every file it wrote): once
+    fresh = {b.name: cache.fresh(b.targets(ctx), digest(key, b.name)) for b in builders}
+
     def run(builder) -> list[Path]:
         targets = builder.targets(ctx)
-        if cache.fresh(targets, digest(key, builder.name)):
+        if fresh[builder.name]:
             notify("cached", builder.name)
             return targets
         notify("start", builder.name)
@@ -186,17 +190,12 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         notify("done", builder.name)
         return written
 
-    # pandoc (HTML, EPUB) runs in subprocesses while WeasyPrint lays out the PDF here: both cores work
-    builders = builders_for(options.formats)
-    stale = [b for b in builders if not cache.fresh(b.targets(ctx), digest(key, b.name))]
-    if filtered is not None and len(stale) == 1:
+    if filtered is not None and list(fresh.values()).count(False) == 1:
         ctx.spare.append(filtered)  # the one builder takes the book as it is, not a copy from JSON
     first = None  # the PDF, when it is laid out: the others wait until its workers have it
-    if ctx.pdf_workers is not None:
-        pdf = next(b for b in builders if b.name == "pdf")
-        if not cache.fresh(pdf.targets(ctx), digest(key, "pdf")):
-            ctx.pdf_workers.start()
-            first = pdf
+    if ctx.pdf_workers is not None and not fresh["pdf"]:
+        ctx.pdf_workers.start()
+        first = next(b for b in builders if b.name == "pdf")
     # the PDF beside the others, which go one after another: each holds a copy of the book and
     # a pandoc process of 200 MB, and both cores are busy with the PDF's layout anyway
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -14,11 +14,11 @@ import panflute as pf
 
 from ..formulas import math_image, reuse_svg_drawings, use_cache
 from ..output import temp_beside, write_atomic
-from ..weasy import collect_messages, fetcher
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
 from ..tree import rewrite
+from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
 from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
 
@@ -201,15 +201,14 @@ class PdfBuilder(Builder):
             except (NoFixedPoint, EOFError, OSError):
                 # no fixed point, or a worker could not start (e.g. Python read its program from stdin)
                 return self._serial(ctx, html, css, tmp)
-            paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map,
-                                       margin_shift_pt(ctx.page_size))
+            shift = margin_shift_pt(ctx.page_size)
+            paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
             info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
             if meta.author:
                 info["/Author"] = meta.author
-            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, margin_shift_pt(ctx.page_size),
-                  layout.any_hand)
+            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, shift, layout.any_hand)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map
 
