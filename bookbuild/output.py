@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import shutil
 from pathlib import Path
@@ -61,3 +63,14 @@ def remove_scratch(folder: Path) -> None:
             path.unlink(missing_ok=True)
     for name in ("html",):
         recover_folder(folder / name)
+
+
+def give_back_memory() -> None:
+    """Return freed memory to the system: a builder's copy of the book is freed once pandoc has
+    it, but the C library keeps the pages for later unless asked (glibc; elsewhere nothing).
+    The build's peak memory is this process, pandoc and the PDF's layout workers at once."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -12,6 +12,9 @@ import pypandoc
 from .errors import BookError
 
 TIMEOUT = 300  # seconds; a hung converter becomes a clear error, never a stuck build
+# pandoc's own default asks its runtime for a 64 MB heap at once; 8 MB is ~15 % faster on a whole
+# book and peaks 10-20 MB lower (measured on a 330-question book: HTML, EPUB and the PDF's HTML)
+RTS = ["+RTS", "-H8m", "-RTS"]
 
 
 @functools.cache
@@ -24,7 +27,7 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
     """Run pandoc with `args`, `text` on stdin; its stdout, or a BookError saying what failed."""
     limit = timeout or TIMEOUT
     # its own process group, so that a timeout ends everything it started
-    proc = subprocess.Popen([pandoc_path(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([pandoc_path(), *RTS, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=cwd,
                             env={**os.environ, **(env or {})}, start_new_session=True)
     try:

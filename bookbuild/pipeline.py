@@ -23,7 +23,7 @@ from .dates import build_date
 from .errors import BookError, Pos, Report
 from .load import load_book
 from .model import FORMATS, Book, Edition
-from .output import remove_scratch, write_atomic
+from .output import give_back_memory, remove_scratch, write_atomic
 from .templating import template_dirs
 from .tree import run_filter
 from .validate import editions_to_check, validate
@@ -152,14 +152,14 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     # while this process assembles the book
     early = EarlyWorkers() if "pdf" in options.formats and wants_parallel(options.pdf_variant) else None
     try:
-        filtered = None  # the filtered book itself, when it was made now
+        filtered: list[pf.Doc] = []  # the filtered book itself, when it was made now
         if cached is not None:
             doc_json, labels = json.loads(cached)
         else:
             if early is not None:
                 early.start()
-            filtered = filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra)
-            doc_json, labels = dump(filtered), filtered.get_metadata("bookbuild-labels", {}) or {}
+            filtered.append(filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra))
+            doc_json, labels = dump(filtered[0]), filtered[0].get_metadata("bookbuild-labels", {}) or {}
             cache.put(render_key, json.dumps([doc_json, labels]))
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,
@@ -172,7 +172,9 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
 
 
 def _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels,
-                  filtered: pf.Doc | None) -> BuildResult:
+                  filtered: list[pf.Doc]) -> BuildResult:
+    """`filtered`: the filtered book when it was made now, handed to a builder that runs alone,
+    else let go (it is as large as a copy of the book)."""
     notify = progress or (lambda event, name: None)
 
     builders = builders_for(options.formats)
@@ -186,12 +188,14 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
             return targets
         notify("start", builder.name)
         written = builder.build(ctx)
+        give_back_memory()
         cache.record(targets, digest(key, builder.name))
         notify("done", builder.name)
         return written
 
-    if filtered is not None and list(fresh.values()).count(False) == 1:
-        ctx.spare.append(filtered)  # the one builder takes the book as it is, not a copy from JSON
+    if filtered and list(fresh.values()).count(False) == 1:
+        ctx.spare.append(filtered[0])  # the one builder takes the book as it is, not a copy from JSON
+    filtered.clear()
     first = None  # the PDF, when it is laid out: the others wait until its workers have it
     if ctx.pdf_workers is not None and not fresh["pdf"]:
         ctx.pdf_workers.start()

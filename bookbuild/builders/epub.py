@@ -10,7 +10,7 @@ import panflute as pf
 
 from ..filters._text import words
 
-from ..output import temp_beside
+from ..output import give_back_memory, temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..tree import rewrite
@@ -143,6 +143,7 @@ class EpubBuilder(Builder):
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
         embed_images(doc, root)
         payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
+        give_back_memory()
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))

@@ -13,7 +13,7 @@ import panflute as pf
 
 from ..filters._text import words
 
-from ..output import new_folder, swap_folder
+from ..output import give_back_memory, new_folder, swap_folder
 from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
 from ..templating import find_template
@@ -152,6 +152,7 @@ class HtmlBuilder(Builder):
                     (Path(stage) / url).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, Path(stage) / url)
                 payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
+                give_back_memory()
                 run_pandoc(["-f", "json", "-t", "chunkedhtml", "-o", str(fresh), "--split-level=2",
                             "--chunk-template=%i.html", f"--resource-path={stage}", "--toc", "--toc-depth=3",
                             "--mathml", "--wrap=none", f"--template={find_template(root, 'site.html')}",

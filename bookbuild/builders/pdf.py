@@ -13,7 +13,7 @@ from pathlib import Path
 import panflute as pf
 
 from ..formulas import math_image, reuse_svg_drawings, use_cache
-from ..output import temp_beside, write_atomic
+from ..output import give_back_memory, temp_beside, write_atomic
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
@@ -145,6 +145,7 @@ class PdfBuilder(Builder):
         embed_images(doc, root)
         pieces = mark_pieces(doc)
         payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
+        give_back_memory()
         html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc", "--toc-depth=2",
                            f"--template={find_template(root, 'pdf.html')}",
                            "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],

@@ -18,9 +18,14 @@ positions.
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
 import re
+import signal
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 BODY_MARK = "<!--bookbuild:body-->"
@@ -158,6 +163,7 @@ def _worker(conn) -> None:
         elif request[0] == "layout":
             replies = {}
             for index, html, first_page in request[1]:
+                documents.pop(index, None)  # laid out again: let the first layout go before
                 with collect_messages() as messages:
                     start = weasyprint.CSS(string=start_css(first_page))
                     document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher()).render(
@@ -175,14 +181,46 @@ def _worker(conn) -> None:
         elif request[0] == "write":
             _, jobs, page_map, lead, shift = request
             for index, path, identifier, first_page in jobs:
-                patch_page_numbers(documents[index], page_map, first_page)
-                to_other_hand(documents[index], first_page, shift)
-                documents[index].write_pdf(path, pdf_identifier=identifier)
+                document = documents.pop(index)  # written once: its memory serves the next one
+                patch_page_numbers(document, page_map, first_page)
+                to_other_hand(document, first_page, shift)
+                document.write_pdf(path, pdf_identifier=identifier)
+                del document
             if lead is not None:
                 html, path, identifier = lead
                 weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher()).render(
                     stylesheets=[stylesheet, weasyprint.CSS(string=LEAD_CSS)]).write_pdf(path, pdf_identifier=identifier)
             conn.send("written")
+
+
+def _start_worker() -> tuple[subprocess.Popen, Connection]:
+    """A worker process, and the connection to it.
+
+    A plain `python -c` rather than multiprocessing's spawn: that would import the command line
+    (the main module) in each worker and start a resource tracker process besides.
+    """
+    ours, theirs = socket.socketpair()
+    try:
+        package_parent = str(Path(__file__).resolve().parents[2])
+        code = (f"import sys; sys.path.insert(0, {package_parent!r}); "
+                f"from bookbuild.builders.pdf_layout import serve; serve({theirs.fileno()})")
+        process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return process, Connection(ours.detach())
+
+
+def serve(fd: int) -> None:
+    """A worker's life: requests from the build until it is killed or the build's end closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it kills us
+    try:
+        _worker(Connection(fd))
+    except EOFError:  # the build is gone
+        pass
 
 
 def _first_anchors(document) -> dict[str, tuple[int, float, float]]:
@@ -199,15 +237,16 @@ class ParallelLayout:
 
     def __init__(self, workers: int):
         """Start the workers: they import WeasyPrint meanwhile (the build starts them early)."""
-        context = multiprocessing.get_context("spawn")  # the build runs threads: never fork them
-        self.pipes = []
-        self.processes = []
-        for _ in range(workers):
-            parent, child = context.Pipe()
-            process = context.Process(target=_worker, args=(child,), daemon=True)
-            process.start()
-            self.pipes.append(parent)
-            self.processes.append(process)
+        self.pipes: list[Connection] = []
+        self.processes: list[subprocess.Popen] = []
+        try:
+            for _ in range(workers):
+                process, pipe = _start_worker()
+                self.processes.append(process)
+                self.pipes.append(pipe)
+        except BaseException:
+            self.close()
+            raise
 
     def setup(self, base_url: str, css: str, root: Path | None = None) -> None:
         """What the pieces of this book are laid out with."""
@@ -218,8 +257,9 @@ class ParallelLayout:
         # nothing is left to do: a worker ends at once rather than free its documents (~1 s)
         for process in self.processes:
             process.kill()
-        for pipe, process in zip(self.pipes, self.processes):
-            process.join()
+        for process in self.processes:
+            process.wait()
+        for pipe in self.pipes:
             pipe.close()
 
     def __enter__(self):
@@ -229,12 +269,17 @@ class ParallelLayout:
         self.close()
 
     def _ask(self, jobs_by_worker: list[list], verb: str) -> dict:
+        """Send each worker its jobs and gather the replies. Empties `jobs_by_worker` once sent:
+        the pieces' text is not held here while they are laid out."""
+        busy = []
         for pipe, jobs in zip(self.pipes, jobs_by_worker):
+            busy.append(bool(jobs))
             if jobs:
                 pipe.send((verb, jobs))
+        jobs_by_worker.clear()
         replies: dict = {}
-        for pipe, jobs in zip(self.pipes, jobs_by_worker):
-            if jobs:
+        for pipe, asked in zip(self.pipes, busy):
+            if asked:
                 reply = pipe.recv()
                 if isinstance(reply, dict):
                     replies.update(reply)
@@ -253,21 +298,21 @@ class ParallelLayout:
         owner = self.owner = _balance([len(b) for b in bodies], len(self.pipes))
         page_map = dict(guess) or _estimate_pages(bodies, chars_per_page)
         firsts = [page_map.get(_piece_key(i), 1) for i in range(len(bodies))]
-        laid: dict[int, tuple[str, int]] = {}  # piece -> (html, first page) it was laid out with
+        laid: dict[int, tuple[str, int]] = {}  # piece -> (digest of its html, first page) it was laid out with
         pieces: dict[int, Piece] = {}
         for _ in range(MAX_PASSES):
             digits = {name: len(str(page)) for name, page in page_map.items()}
-            wanted = {i: (head + with_placeholders(b, digits) + tail, firsts[i]) for i, b in enumerate(bodies)}
-            todo = [i for i in wanted if i not in laid or laid[i][0] != wanted[i][0]
-                    or not _same_digits(laid[i][1], firsts[i], pieces[i].pages)]
-            if not todo:
+            jobs: list[list] = [[] for _ in self.pipes]
+            for i, body in enumerate(bodies):
+                piece_html = head + with_placeholders(body, digits) + tail
+                wanted = (hashlib.sha256(piece_html.encode()).hexdigest(), firsts[i])
+                if i not in laid or laid[i][0] != wanted[0] or not _same_digits(laid[i][1], firsts[i], pieces[i].pages):
+                    jobs[owner[i]].append((i, piece_html, firsts[i]))
+                    laid[i] = wanted
+            if not any(jobs):
                 self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
                 return pieces, page_map
-            jobs: list[list] = [[] for _ in self.pipes]
-            for i in todo:
-                jobs[owner[i]].append((i, *wanted[i]))
-                laid[i] = wanted[i]
-            pieces.update(self._ask(jobs, "layout"))
+            pieces.update(self._ask(jobs, "layout"))  # only the digests of the pieces' text are kept
             firsts = first_pages([pieces[i].pages for i in range(len(bodies))], self.any_hand)
             page_map = {name: firsts[i] + page for i, piece in pieces.items()
                         for name, (page, _, _) in piece.anchors.items()}
