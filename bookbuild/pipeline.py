@@ -163,7 +163,7 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
             cache.put(render_key, json.dumps([doc_json, labels]))
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,
-                           pdf_variant=options.pdf_variant, pdf_workers=early)
+                           pdf_variant=options.pdf_variant, pdf_workers=early, cache=cache)
         key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
         return _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
     finally:

@@ -104,17 +104,31 @@ def run_filter(module, doc: pf.Doc) -> pf.Doc:
 _string = json.encoder.encode_basestring  # as json.dumps(text, ensure_ascii=False) writes a string
 
 
-def to_json_text(doc: pf.Doc) -> str:
+def to_json_text(doc: pf.Doc, blocks: list[str] | None = None) -> str:
     """`json.dumps(doc.to_json(), ensure_ascii=False)`, the same characters, written directly.
 
     panflute builds a dictionary for every element and json then writes them: on a 300-question
     book a third of a second and 40 MB for a moment, each time a builder hands pandoc the book.
     The elements a book is made of are written here; any other goes through panflute.
+    `blocks`: the document's blocks already written (`block_json` of each), to use instead.
     """
     parts: list[str] = ['{"pandoc-api-version": ', json.dumps(doc.api_version), ', "meta": ',
                         json.dumps(doc.metadata.content.to_json(), ensure_ascii=False), ', "blocks": ']
-    _list(doc.content.list, parts)
+    if blocks is None:
+        _list(doc.content.list, parts)
+    else:
+        parts.append("[" + ", ".join(blocks) + "]")
     parts.append("}")
+    return "".join(parts)
+
+
+def block_json(block: pf.Element) -> str:
+    """One element as pandoc JSON, as `to_json_text` writes it."""
+    write = _WRITERS.get(type(block))
+    if write is None:
+        return json.dumps(block.to_json(), ensure_ascii=False)
+    parts: list[str] = []
+    write(block, parts)
     return "".join(parts)
 
 

@@ -68,6 +68,60 @@ def test_build_runs_the_filter_as_its_main_does(name):
     assert to_html(json.dumps(doc.to_json())) == in_process(name)
 
 
+JSON_SAMPLE = """# Head {#h .c key=v}
+
+Text *em* **strong** ~~del~~ ^sup^ ~sub~ [sc]{.smallcaps} `code`{#c} $x^2$ and $$y$$ "quoted"
+[link](#h "title"){.l} ![alt](i.png){width=2em} [span]{#s} line\\
+break[^n] <b>raw</b> [@cite].
+
+[^n]: A note with a list:
+
+    1. one
+    2. two
+
+> quote
+
+- a
+- b
+
+Term
+:   Definition
+
+| A | B |
+|---|--:|
+| 1 | 2 |
+
+: Caption {#t}
+
+::: {#d .box}
+```{#cb .py}
+print("é ü \\ \" \t")
+```
+:::
+
+| line
+|  block
+
+---
+
+![figure](f.png){#fig}
+
+<div id="r">raw</div>
+"""
+
+
+@pytest.mark.parametrize("name", [None, *sorted(MODULES)])
+def test_json_is_written_as_panflute_writes_it(name):
+    """bookbuild.tree.to_json_text writes what json.dumps(doc.to_json()) writes, character for character."""
+    from bookbuild.tree import block_json, to_json_text
+
+    source = JSON_SAMPLE if name is None else (HERE / f"{name}.md").read_text()
+    doc = pf.load(io.StringIO(run_pandoc(["-f", "markdown", "-t", "json"], source)))
+    expected = json.dumps(doc.to_json(), ensure_ascii=False)
+    assert to_json_text(doc) == expected
+    assert to_json_text(doc, [block_json(b) for b in doc.content]) == expected
+
+
 def test_filters_are_executable_scripts():
     for name in MODULES:
         path = FILTERS_DIR / f"{name}.py"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,35 @@ def all_files(folder: Path) -> set[str]:
 
 
 # --- the site ---
+
+@pytest.mark.parametrize("answers", ["appendix", "inline"])
+def test_pages_of_unchanged_chapters_come_from_the_cache_and_are_the_same(mini, tmp_path, monkeypatch, answers):
+    """After one answer changes, pandoc writes only the pages it is on (the others are cut down
+    to their headings and ids, their bodies put back from the cache): every file of the site is
+    the same as a build from scratch gives."""
+    from bookbuild.builders import html as html_builder
+
+    build_mini(mini, answers)
+    bank = mini / "questions" / "stats.yaml"
+    bank.write_text(bank.read_text().replace("the median moves little", "the median moves hardly"))
+    given = []
+    real = html_builder.run_pandoc
+    monkeypatch.setattr(html_builder, "run_pandoc", lambda args, text=None, **kw: given.append(text) or real(args, text, **kw))
+    site = build_mini(mini, answers) / "html"
+    [payload] = given
+    blocks = json.loads(payload)["blocks"]
+    edited = "sec-basics" if answers == "inline" else "answers-sec-basics"
+    headings = [b["c"][1][0] for b in blocks if b["t"] == "Header" and b["c"][0] <= 2]
+    assert edited in headings and "sec-intro" in headings
+    assert '"c": "hardly"' in payload
+    assert "a^2 + b^2 = c^2" not in payload  # intro.md's math: its page came from the cache
+    assert "the median moves hardly" in (site / f"{edited}.html").read_text()
+    fresh = tmp_path / "fresh"
+    shutil.copytree(mini, fresh, ignore=shutil.ignore_patterns("dist", ".bookbuild-cache"))
+    again = build_mini(fresh, answers) / "html"
+    assert all_files(site) == all_files(again)
+    for name in sorted(all_files(site)):
+        assert (site / name).read_bytes() == (again / name).read_bytes(), name
 
 def test_every_question_has_a_visible_permalink(mini):
     site = build_mini(mini) / "html"

@@ -25,6 +25,7 @@ class BuildContext:
     pdf_variant: str | None = None
     pdf_workers: object | None = None  # builders.pdf.EarlyWorkers, started by the build
     spare: list = field(default_factory=list, compare=False)  # the filtered document, for one builder alone
+    cache: object | None = None  # the book's cache.Cache: builders keep what they may reuse there
 
     def document(self) -> pf.Doc:
         """A copy of the filtered document for a builder to change (the document itself when only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import tempfile
@@ -17,10 +18,13 @@ from ..output import give_back_memory, new_folder, swap_folder
 from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
 from ..templating import find_template
-from ..tree import rewrite
+from ..tree import rewrite, to_json_text
 from .base import BuildContext, Builder, dump
+from .html_pages import BODY_END, BODY_START, blocks_for_pandoc, cut, marked, plan, put_back
 
 ASSETS = "_assets"
+PANDOC_ARGS = ["-f", "json", "-t", "chunkedhtml", "--split-level=2", "--chunk-template=%i.html", "--toc",
+               "--toc-depth=3", "--mathml", "--wrap=none"]
 SCRIPT = "site.js"
 STYLESHEET = "book.css"
 SEARCH_INDEX = "search-index.js"
@@ -122,7 +126,7 @@ def finish_pages(folder: Path, book_title: str) -> tuple[dict[str, str], dict[st
     page_of: dict[str, str] = {}
     titles: dict[str, str] = {}
     for path in sorted(folder.glob("*.html")):
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8").replace(BODY_START, "", 1).replace(BODY_END, "", 1)
         text = _MAIN.sub(lambda m: _one_h1(m.group(0)), text, count=1)
         text = _TOC.sub(lambda m: _mark_current(m.group(0), path.name), text, count=1)
         path.write_text(text, encoding="utf-8")
@@ -151,12 +155,23 @@ class HtmlBuilder(Builder):
                 for url, source in localise_images(doc, root).items():
                     (Path(stage) / url).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, Path(stage) / url)
-                payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
+                template = find_template(root, "site.html")
+                pages = cut(doc) if ctx.cache is not None and marked(template) else None
+                if pages is None:
+                    whole = payload = dump(doc)
+                else:  # the pages whose bodies are known are cut down (html_pages.py)
+                    whole = to_json_text(doc, [block for page in pages for block in page.blocks])
+                    plan(pages, ctx.cache, json.dumps(PANDOC_ARGS))
+                    payload = to_json_text(doc, blocks_for_pandoc(pages))
+                doc = None  # the builders run side by side: hold one copy, not two
                 give_back_memory()
-                run_pandoc(["-f", "json", "-t", "chunkedhtml", "-o", str(fresh), "--split-level=2",
-                            "--chunk-template=%i.html", f"--resource-path={stage}", "--toc", "--toc-depth=3",
-                            "--mathml", "--wrap=none", f"--template={find_template(root, 'site.html')}",
-                            "-V", f"version={ctx.book.meta.version}"], payload)
+                options = [*PANDOC_ARGS, f"--resource-path={stage}", f"--template={template}",
+                           "-V", f"version={ctx.book.meta.version}"]
+                run_pandoc([*options, "-o", str(fresh)], payload)
+                if pages is not None and not put_back(fresh, pages, ctx.cache):
+                    shutil.rmtree(fresh)  # not cut as planned: pandoc writes every page
+                    run_pandoc([*options, "-o", str(fresh)], whole)
+                del payload, whole
                 if (Path(stage) / ASSETS).is_dir():
                     shutil.copytree(Path(stage) / ASSETS, fresh / ASSETS, dirs_exist_ok=True)
             (fresh / "sitemap.json").unlink(missing_ok=True)
