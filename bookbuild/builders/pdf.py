@@ -20,7 +20,7 @@ from ..texmath import tex_to_html
 from ..tree import rewrite
 from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
-from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, merge
+from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, join, merge, split
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
 PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
@@ -108,14 +108,14 @@ def mark_short_blocks(doc: pf.Doc) -> None:
 
 def mark_pieces(doc: pf.Doc) -> int:
     """Mark where the book may be cut for parallel layout: where pdf.css starts a new page anyway,
-    before each part opener (a right-hand page) and before the answers to each chapter (a new
-    page), but the first, which follows its part opener."""
+    before each part opener and each chapter (right-hand pages) and before the answers to each
+    chapter (a new page), but the first, which follows its part opener."""
     marks = 0
     for i in reversed(range(len(doc.content))):
         block = doc.content[i]
         if not isinstance(block, pf.Header):
             continue
-        opener = block.level == 1 and "part" in block.classes
+        opener = (block.level == 1 and "part" in block.classes) or (block.level == 2 and "chapter" in block.classes)
         answers = (block.level == 2 and "answers-chapter" in block.classes
                    and not (i and isinstance(doc.content[i - 1], pf.Header) and doc.content[i - 1].level == 1))
         if opener or answers:
@@ -158,7 +158,8 @@ class PdfBuilder(Builder):
             ctx.pdf_workers.handed_over.set()
         try:
             if parallel:
-                messages, page_map = self._parallel(ctx, html, css, tmp)
+                parts, html = split(html), ""  # the book's text is held once, in its pieces
+                messages, page_map = self._parallel(ctx, parts, css, tmp)
             else:
                 messages, page_map = self._serial(ctx, html, css, tmp)
             os.replace(tmp, target)
@@ -188,7 +189,8 @@ class PdfBuilder(Builder):
                 page_map.setdefault(anchor, number)
         return messages, page_map
 
-    def _parallel(self, ctx: BuildContext, html: str, css: str, tmp: Path) -> tuple[list[str], dict[str, int]]:
+    def _parallel(self, ctx: BuildContext, parts: tuple[str, list[str], str], css: str, tmp: Path
+                  ) -> tuple[list[str], dict[str, int]]:
         """The book cut at its part openers and answers chapters, laid out on every core, merged."""
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
@@ -198,10 +200,10 @@ class PdfBuilder(Builder):
                 (started or ParallelLayout(os.cpu_count() or 1)) as layout:
             layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root)
             try:
-                pieces, page_map = layout.layout(html, guess, CHARS_PER_PAGE[ctx.page_size])
+                pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
             except (NoFixedPoint, EOFError, OSError):
                 # no fixed point, or a worker could not start (e.g. Python read its program from stdin)
-                return self._serial(ctx, html, css, tmp)
+                return self._serial(ctx, join(parts), css, tmp)
             shift = margin_shift_pt(ctx.page_size)
             paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
@@ -209,7 +211,7 @@ class PdfBuilder(Builder):
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
             if meta.author:
                 info["/Author"] = meta.author
-            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, shift, layout.any_hand)
+            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, shift, layout.nested)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map
 

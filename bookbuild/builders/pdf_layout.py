@@ -1,8 +1,9 @@
-"""The PDF laid out on every core: the book is cut at its part openers, the pieces are laid out by
-WeasyPrint in worker processes, and the pages are merged with their links, outline and names.
+"""The PDF laid out on every core: the book is cut where pdf.css starts a new page anyway (part
+openers, chapters, the answers to each chapter), the pieces are laid out by WeasyPrint in worker
+processes, and the pages are merged with their links, outline and names.
 
-What a reader sees must not change (DESIGN.md): every piece starts on a right-hand page, as a part
-opener does (the empty left-hand page before it, when there is one, is added at the merge);
+What a reader sees must not change (DESIGN.md): a piece that starts a part or a chapter starts on
+a right-hand page (the empty left-hand page before it, when there is one, is added at the merge);
 folios continue across pieces; page references ("(p. 143)", the contents) are numbers from the
 page map of the whole book, which no piece can know while it is laid out.
 
@@ -10,27 +11,34 @@ So a piece is laid out with placeholders of as many digits as its numbers will h
 for a page in the hundreds; the book's figures are tabular, every digit as wide as any other),
 and the true numbers are written over them once every piece is laid out. A piece is laid out
 again only when a number turns out to have another count of digits than its placeholder: with
-the previous build's map, never; without it, when the estimate from the text's length was wrong
-near page 10 or 100. One layout instead of two, and every page the same as when laid out with
-the true numbers. Links and named destinations are made from the layout's own anchor and link
-positions.
+the previous build's map, never; without it, the pages are estimated from the text's length, and
+the pieces go to the first free worker, the longest of those whose numbers are sure first; one
+whose numbers are near page 10 or 100 waits until the pieces laid out before it make them sure
+(or nothing else is left: then it is a guess, checked). Links and named destinations are made
+from the layout's own anchor and link positions.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import signal
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 BODY_MARK = "<!--bookbuild:body-->"
 CHUNK_MARK = "<!--bookbuild:chunk-->"
 MAX_PASSES = 4
+# how far off a page estimated from the text's length may be, as a fraction (seen: 2-4 %)
+MARGIN = 0.15
+PRIOR = 30
+_END_KEY = "bookbuild-end"  # the estimate's last page
+_BOUNDS = (10, 100, 1000, 10000)  # where page numbers gain a digit
 PX_TO_PT = 0.75
 # text characters on a page, roughly: only to guess how many digits a page number will have
 CHARS_PER_PAGE = {"a4": 2400, "letter": 2300, "6x9": 1400}
@@ -56,6 +64,7 @@ BREAKS = {"title-page": (None, "page"), "copyright-page": (None, "right"), "toc"
           "part": ("right", "page"), "chapter": ("right", None), "answers-chapter": ("page", None),
           "front-matter": ("right", None)}
 _TAG = re.compile(r"<[^>]*>")
+_HEADING = re.compile(r"<h([1-6])\b")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -80,6 +89,12 @@ def split(html: str) -> tuple[str, list[str], str]:
     head_end = html.index(BODY_MARK) + len(BODY_MARK)
     tail_start = html.rindex("</body>")
     return html[:head_end], html[head_end:tail_start].split(CHUNK_MARK), html[tail_start:]
+
+
+def join(parts: tuple[str, list[str], str]) -> str:
+    """The document `split` cut."""
+    head, bodies, tail = parts
+    return head + CHUNK_MARK.join(bodies) + tail
 
 
 def with_placeholders(body: str, digits: dict[str, int]) -> str:
@@ -271,12 +286,11 @@ class ParallelLayout:
     def _ask(self, jobs_by_worker: list[list], verb: str) -> dict:
         """Send each worker its jobs and gather the replies. Empties `jobs_by_worker` once sent:
         the pieces' text is not held here while they are laid out."""
-        busy = []
-        for pipe, jobs in zip(self.pipes, jobs_by_worker):
-            busy.append(bool(jobs))
-            if jobs:
-                pipe.send((verb, jobs))
-        jobs_by_worker.clear()
+        busy = [bool(jobs) for jobs in jobs_by_worker]
+        for pipe, asked in zip(self.pipes, busy):
+            if asked:
+                pipe.send((verb, jobs_by_worker[0]))
+            del jobs_by_worker[0]
         replies: dict = {}
         for pipe, asked in zip(self.pipes, busy):
             if asked:
@@ -285,39 +299,76 @@ class ParallelLayout:
                     replies.update(reply)
         return replies
 
-    def layout(self, html: str, guess: dict[str, int], chars_per_page: int = CHARS_PER_PAGE["a4"]
-               ) -> tuple[dict[int, Piece], dict[str, int]]:
-        """Lay the book out: the pieces and the page of every anchor.
+    def layout(self, parts: tuple[str, list[str], str], guess: dict[str, int],
+               chars_per_page: int = CHARS_PER_PAGE["a4"]) -> tuple[dict[int, Piece], dict[str, int]]:
+        """Lay the book out (`split` into parts): the pieces and the page of every anchor.
 
         `guess`: the previous build's page map, or {}: then the pages are estimated from the
         length of the text before each anchor.
         """
-        head, bodies, tail = split(html)
+        head, bodies, tail = parts
         self.lead_html = head + LEAD_BODY + tail
         self.any_hand = [i > 0 and bool(_ANY_HAND.match(b)) for i, b in enumerate(bodies)]
-        owner = self.owner = _balance([len(b) for b in bodies], len(self.pipes))
-        page_map = dict(guess) or _estimate_pages(bodies, chars_per_page)
-        firsts = [page_map.get(_piece_key(i), 1) for i in range(len(bodies))]
-        laid: dict[int, tuple[str, int]] = {}  # piece -> (digest of its html, first page) it was laid out with
-        pieces: dict[int, Piece] = {}
+        # a piece that starts with a chapter (an h2): its outline entries go under the part's
+        self.nested = [i > 0 and (_HEADING.search(b) or [None, "1"])[1] != "1" for i, b in enumerate(bodies)]
+        pieces, laid = self._first_pass(parts, guess or _estimate_pages(bodies, chars_per_page), exact=bool(guess))
         for _ in range(MAX_PASSES):
-            digits = {name: len(str(page)) for name, page in page_map.items()}
-            jobs: list[list] = [[] for _ in self.pipes]
-            for i, body in enumerate(bodies):
-                piece_html = head + with_placeholders(body, digits) + tail
-                wanted = (hashlib.sha256(piece_html.encode()).hexdigest(), firsts[i])
-                if i not in laid or laid[i][0] != wanted[0] or not _same_digits(laid[i][1], firsts[i], pieces[i].pages):
-                    jobs[owner[i]].append((i, piece_html, firsts[i]))
-                    laid[i] = wanted
-            if not any(jobs):
-                self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
-                return pieces, page_map
-            pieces.update(self._ask(jobs, "layout"))  # only the digests of the pieces' text are kept
             firsts = first_pages([pieces[i].pages for i in range(len(bodies))], self.any_hand)
             page_map = {name: firsts[i] + page for i, piece in pieces.items()
                         for name, (page, _, _) in piece.anchors.items()}
             page_map.update({_piece_key(i): first for i, first in enumerate(firsts)})
+            digits = {name: len(str(page)) for name, page in page_map.items()}
+            jobs: list[list] = [[] for _ in self.pipes]
+            for i, body in enumerate(bodies):
+                piece_html = head + with_placeholders(body, digits) + tail
+                if laid[i][0] != _digest(piece_html) or not _same_digits(laid[i][1], firsts[i], pieces[i].pages):
+                    jobs[self.owner[i]].append((i, piece_html, firsts[i]))  # the worker that holds it
+                    laid[i] = (_digest(piece_html), firsts[i])
+                del piece_html
+            if not any(jobs):
+                self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
+                return pieces, page_map
+            pieces.update(self._ask(jobs, "layout"))  # only the digests of the pieces' text are kept
         raise NoFixedPoint
+
+    def _first_pass(self, parts: tuple[str, list[str], str], estimate: dict[str, int], exact: bool
+                    ) -> tuple[dict[int, Piece], dict[int, tuple[str, int]]]:
+        """Every piece laid out once, the largest first, each by the first worker free; a piece
+        whose page numbers are not yet sure to have the digits guessed for them waits until
+        the pieces laid out meanwhile make them sure (or nothing else is left to do).
+
+        The pieces and, for each, the digest of the text it was laid out with and its first page.
+        """
+        head, bodies, tail = parts
+        outlook = _Outlook(bodies, estimate, self.any_hand, exact)
+        todo = sorted(range(len(bodies)), key=lambda i: -outlook.length[i])  # the longest first
+        self.owner = [0] * len(bodies)
+        idle, running = list(range(len(self.pipes))), {}
+        pieces: dict[int, Piece] = {}
+        laid: dict[int, tuple[str, int]] = {}
+        while todo or running:
+            while idle and todo:
+                safety = {i: outlook.safety(i) for i in todo}
+                # the longest sure one, else the safest guess (checked after): a worker never waits
+                choice = max(todo, key=lambda i: safety[i])
+                todo.remove(choice)
+                worker = idle.pop(0)
+                first = outlook.first(choice)
+                piece_html = head + with_placeholders(bodies[choice], outlook.digits(choice)) + tail
+                laid[choice] = (_digest(piece_html), first)
+                self.pipes[worker].send(("layout", [(choice, piece_html, first)]))
+                del piece_html
+                running[worker], self.owner[choice] = choice, worker
+            for pipe in wait([self.pipes[w] for w in running]):
+                worker = self.pipes.index(pipe)
+                index = running.pop(worker)
+                idle.append(worker)
+                reply = pipe.recv()
+                if not isinstance(reply, dict):
+                    raise EOFError("a layout worker failed")
+                pieces.update(reply)
+                outlook.laid(index, reply[index])
+        return pieces, laid
 
     def write(self, count: int, folder: Path, identifier: bytes, page_map: dict[str, int], shift: float = 0.0
               ) -> tuple[list[Path], Path | None]:
@@ -338,6 +389,97 @@ class ParallelLayout:
         for pipe in self.pipes:
             pipe.recv()
         return paths, lead
+
+
+class _Outlook:
+    """What is known of the pages while the pieces are laid out: a laid-out piece exactly, the
+    others from the estimate, scaled by how the laid-out pieces compared with theirs and give or
+    take MARGIN (none when the estimate is the previous build's page map)."""
+
+    def __init__(self, bodies: list[str], estimate: dict[str, int], any_hand: list[bool], exact: bool):
+        count = len(bodies)
+        starts = [estimate.get(_piece_key(i), 1) for i in range(count)]
+        end = estimate.get(_END_KEY, max(estimate.values(), default=1))
+        self.length = [max(1, (starts[i + 1] if i + 1 < count else end + 1) - starts[i]) for i in range(count)]
+        self.home: dict[str, tuple[int, int]] = {}  # anchor -> (piece, estimated page within it)
+        for i, body in enumerate(bodies):
+            for name in _ID.findall(body):
+                self.home.setdefault(name, (i, max(0, estimate.get(name, starts[i]) - starts[i])))
+        self.refs = [list(dict.fromkeys(_INTERNAL_LINK.findall(body))) for body in bodies]
+        self.any_hand, self.exact = any_hand, exact
+        self.pages: dict[int, int] = {}  # laid-out piece -> its pages
+        self.within: dict[str, int] = {}  # anchor in a laid-out piece -> its page within it
+        self._ranges()
+
+    def laid(self, index: int, piece: Piece) -> None:
+        self.pages[index] = piece.pages
+        self.within.update((name, page) for name, (page, _, _) in piece.anchors.items())
+        self._ranges()
+
+    def _ranges(self) -> None:
+        """Each piece's first page: the best guess and the lowest and highest it may be."""
+        # how the laid-out pieces compare with their estimates, as if PRIOR pages had matched
+        self.scale = ((sum(self.pages.values()) + PRIOR) / (sum(self.length[i] for i in self.pages) + PRIOR))
+        margin = 0.0 if self.exact else MARGIN
+        best_lengths = [self.pages.get(i, round(n * self.scale)) for i, n in enumerate(self.length)]
+        self.best = first_pages(best_lengths, self.any_hand)
+        self.low, self.high = [1], [1]
+        for i, n in enumerate(self.length):
+            low = self.pages.get(i, int(n * self.scale * (1 - margin)))
+            high = self.pages.get(i, math.ceil(n * self.scale * (1 + margin)))
+            lead = 0 if self.any_hand[i + 1:i + 2] in ([], [True]) else 1  # a blank page before the next
+            self.low.append(self.low[-1] + low)
+            self.high.append(self.high[-1] + high + lead)
+        if len(self.pages) == len(self.length):
+            self.low = self.high = self.best
+
+    def first(self, index: int) -> int:
+        return self.best[index]
+
+    def _anchor(self, name: str) -> tuple[int, int, int] | None:
+        """The best guess, the lowest and the highest page of an anchor (None: not in the book)."""
+        if name not in self.home:
+            return None
+        index, estimated = self.home[name]
+        if index in self.pages:
+            offset = self.within.get(name, 0)
+            return self.best[index] + offset, self.low[index] + offset, self.high[index] + offset
+        sure_first = all(i in self.pages for i in range(index))
+        low, high = (self.best[index],) * 2 if sure_first else (self.low[index], self.high[index])
+        margin = 0.0 if self.exact else MARGIN
+        return (self.best[index] + round(estimated * self.scale), low + int(estimated * self.scale * (1 - margin)),
+                high + math.ceil(estimated * self.scale * (1 + margin)))
+
+    def digits(self, index: int) -> dict[str, int]:
+        """The digits of the page numbers piece `index` shows, as best known."""
+        found = {name: self._anchor(name) for name in self.refs[index]}
+        return {name: len(str(pages[0])) for name, pages in found.items() if pages is not None}
+
+    def safety(self, index: int) -> float:
+        """How sure it is that every page number the piece shows (its references and its folios)
+        will have the digits it is given now: infinite when sure, else how many pages the best
+        guess of the nearest unsure one is from the page where its digits change."""
+        if self.exact:
+            return math.inf
+        nearest = math.inf
+        for name in self.refs[index]:
+            pages = self._anchor(name)
+            if pages is not None and len({len(str(p)) for p in pages}) > 1:
+                nearest = min(nearest, min(abs(pages[0] - bound + .5) for bound in _BOUNDS))
+        if all(i in self.pages for i in range(index)):
+            return nearest  # its first page is known: its folios are
+        low, high = self.low[index], self.high[index]
+        longest = math.ceil(self.length[index] * self.scale * (1 + MARGIN))
+        if any(low < bound <= high + longest for bound in _BOUNDS):
+            # a folio's digits may change: by how much the first page must move for that
+            best, last = self.best[index], self.best[index] + self.length[index] - 1
+            nearest = min([nearest] + [0.5 if best < bound <= last else abs(best - bound + .5) if bound <= best
+                                       else bound - last - .5 for bound in _BOUNDS if low < bound <= high + longest])
+        return nearest
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _same_digits(laid_first: int, first: int, pages: int) -> bool:
@@ -386,6 +528,7 @@ def _estimate_pages(bodies: list[str], chars_per_page: int) -> dict[str, int]:
         used += len(_TAG.sub("", body[position:]).strip())
         page, used = page + used // chars_per_page, used % chars_per_page
         estimate.setdefault(_piece_key(i), page)
+    estimate[_END_KEY] = page
     return estimate
 
 
@@ -413,17 +556,6 @@ def start_css(first_page: int) -> str:
 
 def _piece_key(index: int) -> str:
     return f"bookbuild-piece-{index}"  # not an id: ids in books are [a-z0-9-] and never start so
-
-
-def _balance(sizes: list[int], workers: int) -> list[int]:
-    """Give each piece to the least loaded worker, largest pieces first."""
-    load = [0] * workers
-    owner = [0] * len(sizes)
-    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        w = min(range(workers), key=lambda w: load[w])
-        owner[i] = w
-        load[w] += sizes[i]
-    return owner
 
 
 def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str,
@@ -493,7 +625,7 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             outline(children, node, piece)
         return node
 
-    top = None  # the last top-level entry: a piece of answers (its headings one level down) goes under it
+    top = None  # the last top-level entry: a piece that starts one level down (a chapter) goes under it
     for i, piece in sorted(pieces.items()):
         if nested and nested[i] and top is not None:
             outline(piece.bookmarks, top, piece=i)
