@@ -191,21 +191,24 @@ class PdfBuilder(Builder):
 
     def _parallel(self, ctx: BuildContext, parts: tuple[str, list[str], str], css: str, tmp: Path
                   ) -> tuple[list[str], dict[str, int]]:
-        """The book cut at its part openers and answers chapters, laid out on every core, merged."""
+        """The book cut where a new page starts anyway, laid out on every core, merged."""
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
         # the workers the build started early, or new ones
         started = ctx.pdf_workers.take() if ctx.pdf_workers is not None else None
-        with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder, \
-                (started or ParallelLayout(os.cpu_count() or 1)) as layout:
-            layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root)
-            try:
-                pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
-            except (NoFixedPoint, EOFError, OSError):
-                # no fixed point, or a worker could not start (e.g. Python read its program from stdin)
+        shift = margin_shift_pt(ctx.page_size)
+        with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder:
+            with (started or ParallelLayout(os.cpu_count() or 1)) as layout:
+                layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root)
+                try:
+                    pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
+                    paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)
+                except (NoFixedPoint, EOFError, OSError):
+                    # no fixed point, or a worker failed
+                    pieces, page_map = None, {}
+            # the workers are gone here: the memory they held is free for what follows
+            if pieces is None:
                 return self._serial(ctx, join(parts), css, tmp)
-            shift = margin_shift_pt(ctx.page_size)
-            paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
             info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
