@@ -190,3 +190,33 @@ def test_parallel_layout_with_answers_on_a_left_hand_page(tmp_path, monkeypatch)
     parallel, serial = (tmp_path / kind / "release" / "benchmark-book.pdf" for kind in ("parallel", "serial"))
     assert _reader_view(parallel) == _reader_view(serial)
     assert _pixels(parallel) == _pixels(serial)
+
+
+def test_unchanged_pieces_come_from_the_cache_and_the_pdf_is_the_same(tmp_path, monkeypatch):
+    """After one answer changes, only the piece it is in is laid out again (the others' layouts
+    and PDFs come from the cache): the PDF is the same, byte for byte, as a build from scratch."""
+    import shutil
+
+    from bookbuild.bench import generate
+    from bookbuild.builders import pdf_layout
+
+    book = generate(tmp_path / "book", 60)
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    build(BuildOptions(root=book, formats=("pdf",)))
+    bank = book / "questions" / "topic-002.yaml"
+    bank.write_text(bank.read_text().replace("    answer: |\n      ", "    answer: |\n      Edited. ", 1))
+    laid_out = []
+    real = pdf_layout.ParallelLayout._first_pass
+
+    def first_pass(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        laid_out.append(len(result[0]) - len(self.remembered))
+        return result
+    monkeypatch.setattr(pdf_layout.ParallelLayout, "_first_pass", first_pass)
+    build(BuildOptions(root=book, formats=("pdf",)))
+    assert laid_out == [1]  # the answers to chapter 2
+    fresh = tmp_path / "fresh"
+    shutil.copytree(book, fresh, ignore=shutil.ignore_patterns("dist", ".bookbuild-cache"))
+    build(BuildOptions(root=fresh, formats=("pdf",)))
+    name = "release/benchmark-book.pdf"
+    assert (book / "dist" / name).read_bytes() == (fresh / "dist" / name).read_bytes()

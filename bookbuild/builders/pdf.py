@@ -199,7 +199,7 @@ class PdfBuilder(Builder):
         shift = margin_shift_pt(ctx.page_size)
         with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder:
             with (started or ParallelLayout(os.cpu_count() or 1)) as layout:
-                layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root)
+                layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root, ctx.cache)
                 try:
                     pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
                     paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)

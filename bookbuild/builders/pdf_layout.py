@@ -16,11 +16,19 @@ the pieces go to the first free worker, the longest of those whose numbers are s
 whose numbers are near page 10 or 100 waits until the pieces laid out before it make them sure
 (or nothing else is left: then it is a guess, checked). Links and named destinations are made
 from the layout's own anchor and link positions.
+
+Each piece's layout (its pages, anchors, links, outline) is kept in the book's cache by its text
+and first page, and its PDF by its numbers too: after an edit, the pieces whose text did not
+change are neither laid out nor written again (a piece whose numbers moved is laid out and
+written with the new ones).
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
+import json
 import math
 import re
 import signal
@@ -30,6 +38,8 @@ import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+
+from ..cache import code_digest, digest
 
 BODY_MARK = "<!--bookbuild:body-->"
 CHUNK_MARK = "<!--bookbuild:chunk-->"
@@ -252,6 +262,8 @@ class ParallelLayout:
 
     def __init__(self, workers: int):
         """Start the workers: they import WeasyPrint meanwhile (the build starts them early)."""
+        self.store, self.setting = None, ""
+        self.remembered: set[int] = set()  # pieces whose layout came from the cache (no worker holds them)
         self.pipes: list[Connection] = []
         self.processes: list[subprocess.Popen] = []
         try:
@@ -263,8 +275,10 @@ class ParallelLayout:
             self.close()
             raise
 
-    def setup(self, base_url: str, css: str, root: Path | None = None) -> None:
-        """What the pieces of this book are laid out with."""
+    def setup(self, base_url: str, css: str, root: Path | None = None, store=None, setting: str = "") -> None:
+        """What the pieces of this book are laid out with; `store`: a cache.Cache where each
+        piece's layout and PDF are kept, `setting` what they depend on besides their text."""
+        self.store, self.setting = store, digest(code_digest(), css, setting)
         for pipe in self.pipes:
             pipe.send(("setup", base_url, css + PAGE_REF_CSS, root))
 
@@ -327,7 +341,10 @@ class ParallelLayout:
                 del piece_html
             if not any(jobs):
                 self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
+                self.laid, self.pieces, self.parts = laid, pieces, parts
+                self.refs = [list(dict.fromkeys(_INTERNAL_LINK.findall(body))) for body in bodies]
                 return pieces, page_map
+            self.remembered.difference_update(i for worker_jobs in jobs for i, _, _ in worker_jobs)
             pieces.update(self._ask(jobs, "layout"))  # only the digests of the pieces' text are kept
         raise NoFixedPoint
 
@@ -346,6 +363,16 @@ class ParallelLayout:
         idle, running = list(range(len(self.pipes))), {}
         pieces: dict[int, Piece] = {}
         laid: dict[int, tuple[str, int]] = {}
+        for i in list(todo) if exact and self.store is not None else ():
+            # laid out by an earlier build with the same text and numbers' digits: its layout
+            first = outlook.first(i)
+            digest_ = _digest(head + with_placeholders(bodies[i], outlook.digits(i)) + tail)
+            known = self._recall_layout(digest_, first)
+            if known is not None:
+                todo.remove(i)
+                pieces[i], laid[i] = known, (digest_, first)
+                self.remembered.add(i)
+                outlook.laid(i, known)
         while todo or running:
             while idle and todo:
                 safety = {i: outlook.safety(i) for i in todo}
@@ -373,22 +400,72 @@ class ParallelLayout:
     def write(self, count: int, folder: Path, identifier: bytes, page_map: dict[str, int], shift: float = 0.0
               ) -> tuple[list[Path], Path | None]:
         """Each piece as a PDF with its true numbers, and the empty lead page when one is needed
-        (the first worker lays that out too).
+        (the first worker lays that out too). A piece written by an earlier build with the same
+        text and numbers is copied from the cache; one whose layout came from the cache but whose
+        numbers changed is laid out again first.
 
         `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands.
         """
         paths = [folder / f"piece-{i:03d}.pdf" for i in range(count)]
+        keys = [self._pdf_key(i, page_map, identifier, shift) for i in range(count)]
         jobs: list[list] = [[] for _ in self.pipes]
+        relay: list[list] = [[] for _ in self.pipes]
         for i, path in enumerate(paths):
+            stored = self.store.get(keys[i]) if self.store is not None else None
+            if stored is not None:
+                path.write_bytes(base64.b64decode(stored))
+                continue
+            if i in self.remembered:  # only its layout was kept: lay it out (the same way) now
+                relay[i % len(self.pipes)].append((i, self._html(i, page_map), self.firsts[i]))
+                self.owner[i] = i % len(self.pipes)
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
+        if any(relay):
+            self._ask(relay, "layout")
         needs_lead = any(self.firsts[i] > self.firsts[i - 1] + self.pages[i - 1] for i in range(1, count))
         lead = folder / "lead.pdf" if needs_lead else None
         for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
             extra = (self.lead_html, str(lead), identifier) if lead is not None and w == 0 else None
             pipe.send(("write", jobs_of_worker, page_map, extra, shift))
         for pipe in self.pipes:
-            pipe.recv()
+            if pipe.recv() != "written":
+                raise EOFError("a layout worker failed")
+        if self.store is not None:
+            for jobs_of_worker in jobs:
+                for i, path, _, _ in jobs_of_worker:
+                    self.store.put(keys[i], base64.b64encode(Path(path).read_bytes()).decode("ascii"))
+                    if i not in self.remembered:
+                        self._keep_layout(i)
         return paths, lead
+
+    # the cache of pieces: a piece's layout by its text and first page, its PDF by its numbers too
+
+    def _layout_key(self, text_digest: str, first: int) -> str:
+        return digest("pdf-piece-layout", self.setting, text_digest, str(first))
+
+    def _recall_layout(self, text_digest: str, first: int) -> Piece | None:
+        stored = self.store.get(self._layout_key(text_digest, first))
+        if stored is None:
+            return None
+        try:
+            return Piece(**json.loads(stored))
+        except (TypeError, ValueError):
+            return None
+
+    def _keep_layout(self, index: int) -> None:
+        # under its true first page (it may have been laid out from a guess with the same digits):
+        # what the next build, which starts from this one's page map, looks for
+        self.store.put(self._layout_key(self.laid[index][0], self.firsts[index]),
+                       json.dumps(dataclasses.asdict(self.pieces[index])))
+
+    def _pdf_key(self, index: int, page_map: dict[str, int], identifier: bytes, shift: float) -> str:
+        numbers = [self.firsts[index]] + [page_map.get(name) for name in self.refs[index]]
+        return digest("pdf-piece", self.setting, self.laid[index][0], json.dumps(numbers), identifier.hex(),
+                      repr(shift))
+
+    def _html(self, index: int, page_map: dict[str, int]) -> str:
+        head, bodies, tail = self.parts
+        digits = {name: len(str(page)) for name, page in page_map.items()}
+        return head + with_placeholders(bodies[index], digits) + tail
 
 
 class _Outlook:
