@@ -30,7 +30,6 @@ SPLIT_LEVEL = 2  # --split-level: a heading of this level or above starts a page
 BODY_START, BODY_END = "<!--bookbuild:body-->\n", "<!--bookbuild:/body-->\n"
 _HEADING = re.compile(r'\{"t": "Header", "c": \[([0-9]+), ')
 _RAW_ID = re.compile(r"""<[a-zA-Z][^>]*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-_ID_KINDS = (pf.Div, pf.Header, pf.Table, pf.Span, pf.Link, pf.Image)
 
 
 @dataclass
