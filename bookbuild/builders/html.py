@@ -162,7 +162,8 @@ class HtmlBuilder(Builder):
                 else:  # the pages whose bodies are known are cut down (html_pages.py)
                     whole = to_json_text(doc, [block for page in pages for block in page.blocks])
                     plan(pages, ctx.cache, json.dumps(PANDOC_ARGS))
-                    payload = to_json_text(doc, blocks_for_pandoc(pages))
+                    known = any(page.body is not None for page in pages)
+                    payload = to_json_text(doc, blocks_for_pandoc(pages)) if known else whole
                 doc = None  # the builders run side by side: hold one copy, not two
                 give_back_memory()
                 options = [*PANDOC_ARGS, f"--resource-path={stage}", f"--template={template}",
