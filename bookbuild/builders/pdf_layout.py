@@ -375,9 +375,10 @@ class ParallelLayout:
                 outlook.laid(i, known)
         while todo or running:
             while idle and todo:
-                safety = {i: outlook.safety(i) for i in todo}
                 # the longest sure one, else the safest guess (checked after): a worker never waits
-                choice = max(todo, key=lambda i: safety[i])
+                choice = next((i for i in todo if outlook.safety(i) == math.inf), None)
+                if choice is None:
+                    choice = max(todo, key=outlook.safety)
                 todo.remove(choice)
                 worker = idle.pop(0)
                 first = outlook.first(choice)
@@ -485,6 +486,8 @@ class _Outlook:
         self.refs = [list(dict.fromkeys(_INTERNAL_LINK.findall(body))) for body in bodies]
         self.any_hand, self.exact = any_hand, exact
         self.pages: dict[int, int] = {}  # laid-out piece -> its pages
+        self.settled = 0  # every piece before this one is laid out
+        self.sure: set[int] = set()  # pieces whose numbers are sure of their digits (they stay so)
         self.within: dict[str, int] = {}  # anchor in a laid-out piece -> its page within it
         self._ranges()
 
@@ -495,6 +498,8 @@ class _Outlook:
 
     def _ranges(self) -> None:
         """Each piece's first page: the best guess and the lowest and highest it may be."""
+        while self.settled < len(self.length) and self.settled in self.pages:
+            self.settled += 1  # the pieces before this one are all laid out: its first page is known
         # how the laid-out pieces compare with their estimates, as if PRIOR pages had matched
         self.scale = ((sum(self.pages.values()) + PRIOR) / (sum(self.length[i] for i in self.pages) + PRIOR))
         margin = 0.0 if self.exact else MARGIN
@@ -521,8 +526,7 @@ class _Outlook:
         if index in self.pages:
             offset = self.within.get(name, 0)
             return self.best[index] + offset, self.low[index] + offset, self.high[index] + offset
-        sure_first = all(i in self.pages for i in range(index))
-        low, high = (self.best[index],) * 2 if sure_first else (self.low[index], self.high[index])
+        low, high = (self.best[index],) * 2 if index <= self.settled else (self.low[index], self.high[index])
         margin = 0.0 if self.exact else MARGIN
         return (self.best[index] + round(estimated * self.scale), low + int(estimated * self.scale * (1 - margin)),
                 high + math.ceil(estimated * self.scale * (1 + margin)))
@@ -536,17 +540,22 @@ class _Outlook:
         """How sure it is that every page number the piece shows (its references and its folios)
         will have the digits it is given now: infinite when sure, else how many pages the best
         guess of the nearest unsure one is from the page where its digits change."""
-        if self.exact:
+        if self.exact or index in self.sure:
             return math.inf
         nearest = math.inf
         for name in self.refs[index]:
             pages = self._anchor(name)
             if pages is not None and len({len(str(p)) for p in pages}) > 1:
                 nearest = min(nearest, min(abs(pages[0] - bound + .5) for bound in _BOUNDS))
-        if all(i in self.pages for i in range(index)):
+        if index <= self.settled:
+            if nearest == math.inf:
+                self.sure.add(index)
             return nearest  # its first page is known: its folios are
         low, high = self.low[index], self.high[index]
         longest = math.ceil(self.length[index] * self.scale * (1 + MARGIN))
+        if nearest == math.inf and not any(low < bound <= high + longest for bound in _BOUNDS):
+            # the ranges only narrow as pieces are laid out, around a guess that moves little
+            self.sure.add(index)
         if any(low < bound <= high + longest for bound in _BOUNDS):
             # a folio's digits may change: by how much the first page must move for that
             best, last = self.best[index], self.best[index] + self.length[index] - 1
