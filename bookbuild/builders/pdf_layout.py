@@ -350,9 +350,10 @@ class ParallelLayout:
 
     def _first_pass(self, parts: tuple[str, list[str], str], estimate: dict[str, int], exact: bool
                     ) -> tuple[dict[int, Piece], dict[int, tuple[str, int]]]:
-        """Every piece laid out once, the largest first, each by the first worker free; a piece
-        whose page numbers are not yet sure to have the digits guessed for them waits until
-        the pieces laid out meanwhile make them sure (or nothing else is left to do).
+        """Every piece laid out once (or its layout taken from the cache), the longest first,
+        each by the first worker free; a piece whose page numbers are not yet sure to have the
+        digits guessed for them comes after those that are, when the pieces laid out meanwhile
+        have made them sure, or as the safest guess when no sure one is left (a worker never waits).
 
         The pieces and, for each, the digest of the text it was laid out with and its first page.
         """
