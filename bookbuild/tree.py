@@ -173,36 +173,22 @@ def _inlines(tag: str):
     return write
 
 
-def _attr_content(tag: str):
+def _attributed(tag: str, before=None, after=None):
+    """An element written as [attributes, content], with what comes `before` them (a heading's
+    level) or `after` them (a link's or an image's target), each a function of the element."""
     head = '{"t": "%s", "c": [' % tag
 
     def write(elem, parts):
-        parts.append(head)
+        parts.append(head if before is None else f"{head}{before(elem)}, ")
         _attr(elem, parts)
         parts.append(", ")
         _list(elem.content.list, parts)
-        parts.append("]}")
+        parts.append("]}" if after is None else f", {after(elem)}]}}")
     return write
 
 
-def _header(elem, parts):
-    parts.append(f'{{"t": "Header", "c": [{elem.level}, ')
-    _attr(elem, parts)
-    parts.append(", ")
-    _list(elem.content.list, parts)
-    parts.append("]}")
-
-
-def _target(tag: str):
-    head = '{"t": "%s", "c": [' % tag
-
-    def write(elem, parts):
-        parts.append(head)
-        _attr(elem, parts)
-        parts.append(", ")
-        _list(elem.content.list, parts)
-        parts.append(f", [{_string(elem.url)}, {_string(elem.title)}]]}}")
-    return write
+def _target(elem) -> str:
+    return f"[{_string(elem.url)}, {_string(elem.title)}]"
 
 
 def _code(tag: str):
@@ -243,8 +229,9 @@ _WRITERS = {
     pf.HorizontalRule: _bare("HorizontalRule"), pf.Str: _text("Str"),
     **{cls: _inlines(cls.__name__) for cls in (pf.Para, pf.Plain, pf.Emph, pf.Strong, pf.Underline, pf.Strikeout,
                                                 pf.Superscript, pf.Subscript, pf.SmallCaps, pf.Note, pf.BlockQuote)},
-    pf.Div: _attr_content("Div"), pf.Span: _attr_content("Span"), pf.Header: _header,
-    pf.Link: _target("Link"), pf.Image: _target("Image"),
+    pf.Div: _attributed("Div"), pf.Span: _attributed("Span"),
+    pf.Header: _attributed("Header", before=lambda e: e.level),
+    pf.Link: _attributed("Link", after=_target), pf.Image: _attributed("Image", after=_target),
     pf.Code: _code("Code"), pf.CodeBlock: _code("CodeBlock"),
     pf.RawInline: _raw("RawInline"), pf.RawBlock: _raw("RawBlock"), pf.Math: _math, pf.BulletList: _bullets,
 }
