@@ -412,13 +412,16 @@ class ParallelLayout:
         keys = [self._pdf_key(i, page_map, identifier, shift) for i in range(count)]
         jobs: list[list] = [[] for _ in self.pipes]
         relay: list[list] = [[] for _ in self.pipes]
+        digits = {name: len(str(page)) for name, page in page_map.items()}
         for i, path in enumerate(paths):
             stored = self.store.get(keys[i]) if self.store is not None else None
             if stored is not None:
                 path.write_bytes(base64.b64decode(stored))
                 continue
             if i in self.remembered:  # only its layout was kept: lay it out (the same way) now
-                relay[i % len(self.pipes)].append((i, self._html(i, page_map), self.firsts[i]))
+                head, bodies, tail = self.parts
+                relay[i % len(self.pipes)].append((i, head + with_placeholders(bodies[i], digits) + tail,
+                                                   self.firsts[i]))
                 self.owner[i] = i % len(self.pipes)
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
         if any(relay):
@@ -463,11 +466,6 @@ class ParallelLayout:
         numbers = [self.firsts[index]] + [page_map.get(name) for name in self.refs[index]]
         return digest("pdf-piece", self.setting, self.laid[index][0], json.dumps(numbers), identifier.hex(),
                       repr(shift))
-
-    def _html(self, index: int, page_map: dict[str, int]) -> str:
-        head, bodies, tail = self.parts
-        digits = {name: len(str(page)) for name, page in page_map.items()}
-        return head + with_placeholders(bodies[index], digits) + tail
 
 
 class _Outlook:
