@@ -244,7 +244,7 @@ def serve(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it kills us
     try:
         _worker(Connection(fd))
-    except EOFError:  # the build is gone
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # the build is gone
         pass
 
 
