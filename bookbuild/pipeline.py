@@ -84,10 +84,20 @@ def filter_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | No
     return apply_filters(doc)
 
 
+def take_labels(doc: pf.Doc) -> dict:
+    """The labels the number filter left in the metadata for the xref filter, taken out: no
+    output shows them, and pandoc would write every one into the template of every page it
+    makes (at 3000 questions, 20 of the 30 seconds of the HTML site)."""
+    labels = doc.get_metadata("bookbuild-labels", {}) or {}
+    doc.metadata.content.pop("bookbuild-labels", None)
+    return labels
+
+
 def render_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> tuple[str, dict]:
     """The assembled book filtered for one edition, as pandoc JSON, and its labels."""
     doc = filter_edition(doc, edition, answers, extra)
-    return dump(doc), doc.get_metadata("bookbuild-labels", {}) or {}
+    labels = take_labels(doc)
+    return dump(doc), labels
 
 
 def builders_for(formats: tuple[str, ...]):
@@ -159,7 +169,8 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
             if early is not None:
                 early.start()
             filtered.append(filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra))
-            doc_json, labels = dump(filtered[0]), filtered[0].get_metadata("bookbuild-labels", {}) or {}
+            labels = take_labels(filtered[0])
+            doc_json = dump(filtered[0])
             cache.put(render_key, json.dumps([doc_json, labels]))
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,

@@ -60,11 +60,12 @@ def reproducible_date(monkeypatch):
 
 
 def filter_numbers(root: Path) -> dict[str, str]:
-    """The numbers filters/number.py gives: the `bookbuild-labels` metadata of the filtered book."""
+    """The numbers filters/number.py gives: the `bookbuild-labels` metadata it leaves in the
+    filtered book, which the build takes out of the book and returns beside it."""
     book, _ = check(root)
-    doc_json, _ = render_edition(assemble(book, build_date(book.root, book.meta.date)),
-                                 book.meta.editions["release"], "appendix")
-    labels = pf.load(io.StringIO(doc_json)).get_metadata("bookbuild-labels")
+    doc_json, labels = render_edition(assemble(book, build_date(book.root, book.meta.date)),
+                                      book.meta.editions["release"], "appendix")
+    assert "bookbuild-labels" not in pf.load(io.StringIO(doc_json)).metadata.content
     return {key[2:]: label["number"] for key, label in labels.items() if key.startswith("q:")}
 
 
