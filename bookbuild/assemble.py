@@ -131,20 +131,22 @@ def check_templates(book: Book) -> Report:
 def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> pf.Doc:
     """The whole book as one pandoc document, before any filter."""
     sources = expand_chapters(book)
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        parsed = dict(zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain), sources.values())))
     chapters = {c.file: c for c in book.chapters}
     api = None
+    loaded: dict[str, list[pf.Block]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        # each chapter is loaded as soon as pandoc has parsed it, while pandoc parses the next ones
+        for name, parsed in zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain),
+                                                  sources.values())):
+            doc = pf.load(io.StringIO(parsed))
+            api = doc.api_version
+            _fix_chapter(doc, book, chapters[name])
+            loaded[name] = list(doc.content)
     blocks: list[pf.Block] = []
     for n, part in enumerate(book.meta.parts, 1):
         blocks.append(pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"]))
         for name, _ in part.chapters:
-            if name not in parsed:
-                continue
-            doc = pf.load(io.StringIO(parsed[name]))
-            api = doc.api_version
-            _fix_chapter(doc, book, chapters[name])
-            blocks.extend(doc.content)
+            blocks.extend(loaded.get(name, ()))
     meta = book.meta
     metadata = {"title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
                 "date": date.when.date().isoformat(),

@@ -122,6 +122,21 @@ def test_json_is_written_as_panflute_writes_it(name):
     assert to_json_text(doc, [block_json(b) for b in doc.content]) == expected
 
 
+@pytest.mark.parametrize("name", [None, *sorted(MODULES)])
+def test_text_length_is_the_length_of_the_text(name):
+    """bookbuild.tree.text_length counts what pf.stringify writes, for every element."""
+    from bookbuild.tree import text_length
+
+    source = JSON_SAMPLE if name is None else (HERE / f"{name}.md").read_text()
+    doc = pf.load(io.StringIO(run_pandoc(["-f", "markdown", "-t", "json"], source)))
+    elements = []
+    doc.walk(lambda elem, _: elements.append(elem))
+    assert len(elements) > 10
+    for elem in elements:
+        if not isinstance(elem, (pf.MetaValue, pf.Doc)):
+            assert text_length(elem) == len(pf.stringify(elem)), elem
+
+
 def test_filters_are_executable_scripts():
     for name in MODULES:
         path = FILTERS_DIR / f"{name}.py"

@@ -17,7 +17,7 @@ from ..output import give_back_memory, temp_beside, write_atomic
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..texmath import tex_to_html
-from ..tree import rewrite
+from ..tree import rewrite, text_length
 from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
 from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, join, merge, split
@@ -101,7 +101,7 @@ def mark_short_blocks(doc: pf.Doc) -> None:
     """Short answers (and questions) get the class `short`: CSS keeps them on one page."""
     def action(elem):
         if isinstance(elem, pf.Div) and {"answer", "question"} & set(elem.classes):
-            if len(pf.stringify(elem)) < SHORT:
+            if text_length(elem) < SHORT:
                 elem.classes.append("short")
     rewrite(doc, action)
 
