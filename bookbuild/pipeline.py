@@ -211,12 +211,21 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
     if ctx.pdf_workers is not None and not fresh["pdf"]:
         ctx.pdf_workers.start()
         first = next(b for b in builders if b.name == "pdf")
+    elif ctx.pdf_workers is not None:
+        ctx.pdf_workers.pandoc_free.set()  # no PDF made: no pandoc run to wait for
+
+    def run_first(builder) -> list[Path]:
+        try:
+            return run(builder)
+        finally:  # made or failed: the others wait no longer
+            ctx.pdf_workers.handed_over.set()
+            ctx.pdf_workers.pandoc_free.set()
     # the PDF beside the others, which go one after another: each holds a copy of the book and
     # a pandoc process of 200 MB, and both cores are busy with the PDF's layout anyway
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {}
         if first is not None:
-            futures[first] = pool.submit(run, first)
+            futures[first] = pool.submit(run_first, first)
             while not ctx.pdf_workers.handed_over.wait(0.05) and not futures[first].done():
                 pass
         others = [b for b in builders if b is not first]

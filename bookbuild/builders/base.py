@@ -36,6 +36,12 @@ class BuildContext:
             return pf.load(io.StringIO(self.doc_json))
 
 
+    def wait_for_pandoc(self) -> None:
+        """Before a builder's pandoc run on the whole book: the PDF's, when it is being made, first."""
+        if self.pdf_workers is not None:
+            self.pdf_workers.pandoc_free.wait()
+
+
 def dump(doc: pf.Doc) -> str:
     """The document as pandoc JSON (what `json.dumps(doc.to_json())` gives, written faster)."""
     return to_json_text(doc)

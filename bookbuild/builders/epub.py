@@ -147,6 +147,7 @@ class EpubBuilder(Builder):
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))
+                ctx.wait_for_pandoc()
                 run_pandoc(["-f", "json", "-t", "epub3", "-o", str(tmp), "--split-level=2", "--toc",
                             "--toc-depth=2", "--mathml", f"--css={find_template(root, 'epub.css')}",
                             f"--epub-cover-image={cover}", f"--resource-path={scratch}",

@@ -168,6 +168,7 @@ class HtmlBuilder(Builder):
                 give_back_memory()
                 options = [*PANDOC_ARGS, f"--resource-path={stage}", f"--template={template}",
                            "-V", f"version={ctx.book.meta.version}"]
+                ctx.wait_for_pandoc()
                 run_pandoc([*options, "-o", str(fresh)], payload)
                 if pages is not None and not put_back(fresh, pages, ctx.cache):
                     shutil.rmtree(fresh)  # not cut as planned: pandoc writes every page

@@ -146,16 +146,20 @@ class PdfBuilder(Builder):
         pieces = mark_pieces(doc)
         payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
         give_back_memory()
-        html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc", "--toc-depth=2",
-                           f"--template={find_template(root, 'pdf.html')}",
-                           "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
-                          payload)
+        if ctx.pdf_workers is not None:
+            ctx.pdf_workers.handed_over.set()  # the rest is pandoc's: the others may prepare meanwhile
+        try:
+            html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc",
+                               "--toc-depth=2", f"--template={find_template(root, 'pdf.html')}",
+                               "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
+                              payload)
+        finally:
+            if ctx.pdf_workers is not None:
+                ctx.pdf_workers.pandoc_free.set()
         del payload
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
         parallel = wants_parallel(ctx.pdf_variant) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
-        if ctx.pdf_workers is not None:
-            ctx.pdf_workers.handed_over.set()
         try:
             if parallel:
                 parts, html = split(html), ""  # the book's text is held once, in its pieces
@@ -231,9 +235,12 @@ class EarlyWorkers:
     def __init__(self):
         self._layout: ParallelLayout | None = None
         self._lock = threading.Lock()
-        # set when the PDF's preparation in this process is done (its layout is in the workers):
+        # set when the PDF's preparation in this process is done and its HTML is pandoc's to make:
         # the other builders start then, not to slow the PDF's way to its workers
         self.handed_over = threading.Event()
+        # set when that pandoc is done: the others run theirs after it (each holds the whole
+        # book, some 200 MB) and it has a core of its own meanwhile
+        self.pandoc_free = threading.Event()
 
     def start(self) -> None:
         with self._lock:
