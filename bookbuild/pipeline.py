@@ -226,8 +226,7 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         futures = {}
         if first is not None:
             futures[first] = pool.submit(run_first, first)
-            while not ctx.pdf_workers.handed_over.wait(0.05) and not futures[first].done():
-                pass
+            ctx.pdf_workers.handed_over.wait()
         others = [b for b in builders if b is not first]
         if others and len(others) == len(builders):  # no PDF laid out in workers: the first goes beside
             beside = others.pop(0)

@@ -8,6 +8,7 @@ filter changes a few elements. These two walk the same elements and touch only w
 from __future__ import annotations
 
 import json
+import re
 
 import panflute as pf
 
@@ -137,6 +138,41 @@ def run_filter(module, doc: pf.Doc) -> pf.Doc:
     if finalize is not None:
         finalize(doc)
     return doc
+
+
+_IMAGE_NODE = re.compile(r'\{"t":\s*"Image",\s*"c":')
+
+
+def change_image_urls(doc_json: str, change) -> str:
+    """The document (pandoc JSON, as `to_json_text` writes it) with `change(url)` in place of the
+    url of every image in its blocks (as `rewrite` goes through them: not the metadata).
+
+    Only the image nodes are decoded and written again, found in the text: book text cannot fake
+    one (a quote inside text is escaped in JSON), and loading the whole book takes far longer.
+    """
+    decoder = json.JSONDecoder()
+    start = doc_json.index('"meta": ') + len('"meta": ')
+    _, position = decoder.raw_decode(doc_json, start)  # past the metadata
+    out: list[str] = [doc_json[:position]]
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("t") == "Image":
+                node["c"][2][0] = change(node["c"][2][0])
+            node = node.get("c")
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    for match in _IMAGE_NODE.finditer(doc_json, position):
+        if match.start() < position:  # inside the image written before (an image in an image's text)
+            continue
+        node, end = decoder.raw_decode(doc_json, match.start())
+        visit(node)
+        out += [doc_json[position:match.start()], json.dumps(node, ensure_ascii=False)]
+        position = end
+    out.append(doc_json[position:])
+    return "".join(out)
 
 
 _string = json.encoder.encode_basestring  # as json.dumps(text, ensure_ascii=False) writes a string

@@ -137,6 +137,27 @@ def test_text_length_is_the_length_of_the_text(name):
             assert text_length(elem) == len(pf.stringify(elem)), elem
 
 
+def test_image_urls_change_in_the_json_text_as_in_the_tree():
+    """bookbuild.tree.change_image_urls: what rewriting every Image of the tree gives (not the
+    metadata's), images in images' text too, without loading the document."""
+    from bookbuild.tree import change_image_urls, rewrite, to_json_text
+
+    source = "---\ncover: '![m](meta.png)'\n---\n\n" + JSON_SAMPLE + "\n![out ![in](in.png)](o.png)\n"
+    doc = pf.load(io.StringIO(run_pandoc(["-f", "markdown", "-t", "json"], source)))
+    text = to_json_text(doc)
+
+    def action(elem):
+        if isinstance(elem, pf.Image):
+            elem.url = "new-" + elem.url
+    rewrite(doc, action)
+    changed = change_image_urls(text, lambda url: "new-" + url)
+    assert json.loads(changed) == json.loads(json.dumps(doc.to_json()))
+    images = []
+    doc.walk(lambda elem, _: images.append(elem) if isinstance(elem, pf.Image) else None)
+    assert changed.count('"new-') == len(images) - 1 >= 4  # all but the metadata's
+    assert "meta.png" in changed and "new-meta.png" not in changed
+
+
 def test_filters_are_executable_scripts():
     for name in MODULES:
         path = FILTERS_DIR / f"{name}.py"

@@ -13,9 +13,9 @@ from ..filters._text import words
 from ..output import give_back_memory, temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
-from ..tree import rewrite
+from ..tree import change_image_urls, rewrite
 from .base import BuildContext, Builder, dump
-from .pdf import embed_images
+from .pdf import data_uri, embed_images
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
 COVER_IMAGES = ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg")
@@ -136,14 +136,17 @@ class EpubBuilder(Builder):
         root = ctx.book.root
         target = ctx.out_dir / f"{ctx.book.meta.slug}.epub"
         tmp = temp_beside(target)
-        doc = ctx.document()
-        if ctx.answers == "inline":
-            answers_as_notes(doc)
         # images travel inside the document (data: URIs, which pandoc unpacks into the EPUB), so pandoc
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
-        embed_images(doc, root)
-        payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
-        give_back_memory()
+        if ctx.answers == "inline":
+            doc = ctx.document()
+            answers_as_notes(doc)
+            embed_images(doc, root)
+            payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
+            give_back_memory()
+        else:  # nothing else changes: the book's JSON as it is, without loading it
+            ctx.spare.clear()
+            payload = change_image_urls(ctx.doc_json, lambda url: data_uri(url, root))
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))

@@ -62,13 +62,20 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
     rewrite(doc, action)
 
 
+def data_uri(url: str, root: Path) -> str:
+    """An image's url (relative to the book root) as a data: URI of its bytes."""
+    if url.startswith("data:"):
+        return url
+    path = root / url
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
 def embed_images(doc: pf.Doc, root: Path) -> None:
     """Images as data: URIs: no file access from WeasyPrint, and the same bytes wherever the book is."""
     def action(elem):
-        if isinstance(elem, pf.Image) and not elem.url.startswith("data:"):
-            path = root / elem.url
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            elem.url = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        if isinstance(elem, pf.Image):
+            elem.url = data_uri(elem.url, root)
     rewrite(doc, action)
 
 
