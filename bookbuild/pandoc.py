@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import signal
 import subprocess
 import tempfile
@@ -41,7 +42,7 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
         proc = subprocess.Popen([pandoc_path(), *RTS, *args], stdin=stdin, stdout=stdout, stderr=stderr,
                                 cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True)
         try:
-            proc.wait(timeout=limit)
+            _wait(proc, limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -58,3 +59,21 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
         stdout.seek(0)
         # as a text-mode pipe reads it: universal newlines
         return stdout.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _wait(proc: subprocess.Popen, limit: float) -> None:
+    """Wait for `proc` to end, at most `limit` seconds. `Popen.wait` with a timeout polls, sleeping
+    up to 50 ms between looks: each pandoc run would end that much late. A pidfd is readable the
+    moment the process ends (Linux); elsewhere, the poll."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        proc.wait(timeout=limit)
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], limit)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, limit)
+    proc.wait()
