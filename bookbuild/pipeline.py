@@ -200,8 +200,8 @@ def _preload(*modules: str) -> None:
 
 def _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels,
                   filtered: list[pf.Doc]) -> BuildResult:
-    """`filtered`: the filtered book when it was made now, handed to a builder that runs alone,
-    else let go (it is as large as a copy of the book)."""
+    """`filtered`: the filtered book when it was made now, handed to the first builder that
+    changes a copy of the book, if any (else let go: it is as large as a copy of the book)."""
     notify = progress or (lambda event, name: None)
 
     builders = builders_for(options.formats)
@@ -220,8 +220,10 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         notify("done", builder.name)
         return written
 
-    if filtered and list(fresh.values()).count(False) == 1:
-        ctx.spare.append(filtered[0])  # the one builder takes the book as it is, not a copy from JSON
+    if filtered and any(not fresh[b.name] and b.takes_document(ctx) for b in builders):
+        # the first builder to ask takes the book as it is (the PDF, when it is laid out in
+        # workers: it asks first), not a copy from JSON
+        ctx.spare.append(filtered[0])
     filtered.clear()
     first = None  # the PDF, when it is laid out: the others wait until its workers have it
     if ctx.pdf_workers is not None and not fresh["pdf"]:

@@ -58,5 +58,9 @@ class Builder:
         return {"html": [ctx.out_dir / "html"], "epub": [ctx.out_dir / f"{slug}.epub"],
                 "pdf": [ctx.out_dir / f"{slug}.pdf", ctx.out_dir / "pagemap.json"]}[self.name]
 
+    def takes_document(self, ctx: BuildContext) -> bool:
+        """Whether `build` changes a copy of the book (`ctx.document()`)."""
+        return True
+
     def build(self, ctx: BuildContext) -> list[Path]:
         raise NotImplementedError

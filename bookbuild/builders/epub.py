@@ -132,20 +132,22 @@ def answers_as_notes(doc: pf.Doc) -> None:
 class EpubBuilder(Builder):
     name = "epub"
 
+    def takes_document(self, ctx: BuildContext) -> bool:
+        return ctx.answers == "inline"  # else the book goes to pandoc as it is, images aside
+
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
         target = ctx.out_dir / f"{ctx.book.meta.slug}.epub"
         tmp = temp_beside(target)
         # images travel inside the document (data: URIs, which pandoc unpacks into the EPUB), so pandoc
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
-        if ctx.answers == "inline":
+        if self.takes_document(ctx):
             doc = ctx.document()
             answers_as_notes(doc)
             embed_images(doc, root)
             payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
             give_back_memory()
         else:  # nothing else changes: the book's JSON as it is, without loading it
-            ctx.spare.clear()
             payload = change_image_urls(ctx.doc_json, lambda url: data_uri(url, root))
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
