@@ -218,7 +218,8 @@ def _classify(text: str, starts_block: bool = True) -> _Lines:
             if r:
                 raw_fences.append((i, r.group(1)))
             continue
-        lowered = blank_code_spans(line).lower()
+        # `<` in math ($y_{<t}$) is math to pandoc, not a tag (math over several lines aside)
+        lowered = _MATH.sub(_blank, blank_code_spans(line)).lower()
         if (state is not None and m) or _ANY_HTML.search(lowered):
             # pandoc opens no fence inside a comment or a tag, and may open one after `<div>` on the
             # same line: after raw HTML, no fence is sure

@@ -87,6 +87,9 @@ CASES = {
     "colons in a field": (
         lambda r: edit(r, "questions/stats.yaml", "      When is the median", "      :::\n      When is the median"),
         "questions/stats.yaml:9:7: error: a line starting with ':::' in a question's prompt would end its block", ""),
+    "raw HTML never closed in a field": (
+        lambda r: edit(r, "questions/stats.yaml", "      When is the median", "      When is <the median"),
+        "questions/stats.yaml:9:7: error: raw HTML '<the' opened here is never closed in this prompt", ""),
     "unknown interview": (
         lambda r: edit(r, "book/chapters/basics.md", 'id="screen"', 'id="onsite"'),
         "book/chapters/basics.md:10:1: error: unknown interview 'onsite'; interviews are: screen", ""),
@@ -99,6 +102,13 @@ def test_error_names_file_line_and_message(mini, case):
     change(mini)
     found = diagnostics(mini)
     assert any(line.startswith(expected) and extra in line for line in found), "\n".join(found)
+
+
+def test_less_than_in_math_is_not_a_tag(mini):
+    """pandoc reads `$y_{<t}$` as math: no raw HTML opened there."""
+    edit(mini, "questions/stats.yaml", "What is $\\operatorname{Var}(aX)$?",
+         "What is $\\operatorname{Var}(aX)$, and $p(y_t \\mid y_{<t})$ when $a<b$?")
+    assert diagnostics(mini, "release") == []
 
 
 def test_every_problem_in_one_run(mini):
