@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import Pos, Report
 from .markdown import ImageRef, Scan, is_remote, scan
-from .model import Book, Edition, Text, select_questions
+from .model import Book, Edition, Question, Text, select_questions
 from .sources import MAX_BYTES, resolved
 
 
@@ -146,6 +146,7 @@ def validate(book: Book, editions: list[Edition]) -> Report:
     _check_subset_references([(s, chapter_of[id(s)]) for s, _ in scans], target_chapters, editions, report)
 
     _check_placement(book, report)
+    _check_groups(book, report)
     _check_interviews(book, report)
     _check_editions(book, editions, report)
     return report
@@ -268,6 +269,24 @@ def _check_placement(book: Book, report: Report) -> None:
         for q in topic.questions:
             if q.id not in placed and q.id not in duplicates:
                 report.error(q.pos, f"question {q.id!r} is placed by no questions block of topic {topic.id!r}")
+
+
+def _check_groups(book: Book, report: Report) -> None:
+    """A group's questions together: a block prints a group's heading each time its group
+    starts, so a group resumed after another (or after questions of none) is headed twice."""
+    for topic in book.topics.values():
+        first: dict[str, Question] = {}
+        previous: str | None = None
+        for question in topic.questions:
+            group = question.group
+            if group and group != previous and group in first:
+                report.warning(question.field_pos("group"),
+                               f"group {group!r} resumes here after other questions: its heading would "
+                               f"print again (it starts with question {first[group].id!r}, line "
+                               f"{first[group].pos.line}); keep a group's questions together")
+            if group:
+                first.setdefault(group, question)
+            previous = group
 
 
 def _unread_chapters(book: Book) -> list[str]:

@@ -111,6 +111,16 @@ def test_less_than_in_math_is_not_a_tag(mini):
     assert diagnostics(mini, "release") == []
 
 
+def test_a_group_split_in_the_bank_is_a_warning(mini):
+    """A group resumed after another would print its heading twice."""
+    path = mini / "questions/stats.yaml"
+    path.write_text(path.read_text() + "  - id: mode\n    difficulty: easy\n    group: Basics\n"
+                    "    prompt: What is the mode?\n    answer: The most frequent value.\n")
+    assert diagnostics(mini, "release") == [
+        "questions/stats.yaml:34:5: warning: group 'Basics' resumes here after other questions: its heading "
+        "would print again (it starts with question 'mean-median', line 5); keep a group's questions together"]
+
+
 def test_every_problem_in_one_run(mini):
     edit(mini, "questions/stats.yaml", "difficulty: hard", "difficulty: tricky")
     edit(mini, "book/chapters/intro.md", "See @q:mean-median", "See @q:nope")
