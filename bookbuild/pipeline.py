@@ -225,7 +225,7 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         # workers: it asks first), not a copy from JSON
         ctx.spare.append(filtered[0])
     filtered.clear()
-    first = None  # the PDF, when it is laid out: the others wait until its workers have it
+    first = None  # the PDF, when it is laid out: the others wait until pandoc makes its HTML
     if ctx.pdf_workers is not None and not fresh["pdf"]:
         ctx.pdf_workers.start()
         first = next(b for b in builders if b.name == "pdf")

@@ -35,7 +35,6 @@ class BuildContext:
         except IndexError:
             return pf.load(io.StringIO(self.doc_json))
 
-
     def wait_for_pandoc(self) -> None:
         """Before a builder's pandoc run on the whole book: the PDF's, when it is being made, first."""
         if self.pdf_workers is not None:
