@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import give_back_memory, remove_scratch, write_atomic
 from .templating import template_dirs
-from .tree import run_filter
+from .tree import IMAGE_NODE, run_filter
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
@@ -110,9 +109,6 @@ def builders_for(formats: tuple[str, ...]):
     return [available[f]() for f in FORMATS if f in formats]
 
 
-_IMAGE = re.compile(r'\{"t":\s*"Image",\s*"c":')
-
-
 def image_digest(doc_json: str, root: Path) -> str:
     """The content of every image the document shows (paths alone would miss an edited image).
 
@@ -121,7 +117,7 @@ def image_digest(doc_json: str, root: Path) -> str:
     """
     urls: set[str] = set(COVER_IMAGES)  # the EPUB cover, when the book has one
     decoder = json.JSONDecoder()
-    for match in _IMAGE.finditer(doc_json):
+    for match in IMAGE_NODE.finditer(doc_json):
         node, _ = decoder.raw_decode(doc_json, match.start())
         urls.add(node["c"][2][0])  # Image: [attr, alt inlines, [url, title]]
     return digest(*[part for url in sorted(urls) if (root / url).is_file() for part in (url, (root / url).read_bytes())])

@@ -140,7 +140,7 @@ def run_filter(module, doc: pf.Doc) -> pf.Doc:
     return doc
 
 
-_IMAGE_NODE = re.compile(r'\{"t":\s*"Image",\s*"c":')
+IMAGE_NODE = re.compile(r'\{"t":\s*"Image",\s*"c":')  # an image node in pandoc JSON text
 
 
 def change_image_urls(doc_json: str, change) -> str:
@@ -164,7 +164,7 @@ def change_image_urls(doc_json: str, change) -> str:
             for item in node:
                 visit(item)
 
-    for match in _IMAGE_NODE.finditer(doc_json, position):
+    for match in IMAGE_NODE.finditer(doc_json, position):
         if match.start() < position:  # inside the image written before (an image in an image's text)
             continue
         node, end = decoder.raw_decode(doc_json, match.start())
