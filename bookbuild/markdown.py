@@ -218,7 +218,7 @@ def _classify(text: str, starts_block: bool = True) -> _Lines:
             if r:
                 raw_fences.append((i, r.group(1)))
             continue
-        # `<` in math ($y_{<t}$) is math to pandoc, not a tag (math over several lines aside)
+        # `<` in math ($y_{<t}$) is math to pandoc, not a tag (math over lines: see _unclosed_raw)
         lowered = _MATH.sub(_blank, blank_code_spans(line)).lower()
         if (state is not None and m) or _ANY_HTML.search(lowered):
             # pandoc opens no fence inside a comment or a tag, and may open one after `<div>` on the
@@ -337,7 +337,7 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
     if kinds.unclosed_fence is not None:
         # a fence never closed would swallow everything after it, the block's end included
         problem(kinds.unclosed_fence, 0, "error", "code block is never closed (no closing fence)")
-    if in_field and kinds.unclosed_raw is not None:
+    if in_field and kinds.unclosed_raw is not None and _unclosed_raw(clean, kinds.code) is not None:
         line, what = kinds.unclosed_raw
         problem(line, 0, "error", f"raw HTML {what!r} opened here is never closed in this {in_field}; "
                 "it would hide the rest of the chapter (write a literal '<' as '&lt;')")
@@ -346,6 +346,16 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
         out.problems.append((hidden[0][0], severity, f"{len(hidden)} more problems in this text are "
                              "not shown; fix the ones above first"))
     return out
+
+
+def _unclosed_raw(clean: list[str], code: list[bool]) -> tuple | None:
+    """The raw HTML region left open by lines with code and math blanked (math over several
+    lines too, which `_classify`, going line by line, cannot blank), or None."""
+    state = None
+    for i, line in enumerate(clean):
+        if not code[i]:
+            state = _raw_state(line.lower(), i, state)
+    return state
 
 
 def _blank_math(spans: list[str], code: list[bool]) -> list[str]:

@@ -107,7 +107,8 @@ def test_error_names_file_line_and_message(mini, case):
 def test_less_than_in_math_is_not_a_tag(mini):
     """pandoc reads `$y_{<t}$` as math: no raw HTML opened there."""
     edit(mini, "questions/stats.yaml", "What is $\\operatorname{Var}(aX)$?",
-         "What is $\\operatorname{Var}(aX)$, and $p(y_t \\mid y_{<t})$ when $a<b$?")
+         "What is $\\operatorname{Var}(aX)$, and $p(y_t \\mid y_{<t})$ when $a<b$?\n"
+         "      $$\n      p(y) = \\prod_t p(y_t \\mid y_{<t})\n      $$")
     assert diagnostics(mini, "release") == []
 
 
