@@ -337,8 +337,10 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
     if kinds.unclosed_fence is not None:
         # a fence never closed would swallow everything after it, the block's end included
         problem(kinds.unclosed_fence, 0, "error", "code block is never closed (no closing fence)")
-    if in_field and kinds.unclosed_raw is not None and _unclosed_raw(clean, kinds.code) is not None:
-        line, what = kinds.unclosed_raw
+    # looked at again with math blanked over lines, only when the line-by-line pass found one open
+    unclosed = _unclosed_raw(clean, kinds.code) if in_field and kinds.unclosed_raw is not None else None
+    if unclosed is not None:
+        line, what = unclosed[0], unclosed[1]
         problem(line, 0, "error", f"raw HTML {what!r} opened here is never closed in this {in_field}; "
                 "it would hide the rest of the chapter (write a literal '<' as '&lt;')")
     if hidden:
