@@ -146,11 +146,20 @@ CASES = [
     Case("14-type-book-fields", book("title: Corpus Book", "title: [Corpus, Book]\nversion: {major: 1}"), 1, [
         "book/book.yaml:1:8: error: book.yaml: 'title' must be text, not a list",
         "book/book.yaml:2:10: error: book.yaml: 'version' must be text or a number, not a mapping"]),
+    Case("15b-values-not-allowed", {
+        **topic("    difficulty: easy\n", "    difficulty: tricky\n    kind: essay\n    flaw: wrong\n",
+                "  - id: second\n    difficulty: medium\n", "  - id: second\n"),
+        **book("date: 2026-01-01\n", "date: 2026-01-01\npdf: {page_size: a3}\n")}, 1, [
+        "book/book.yaml:5:18: error: page_size 'a3' is not one of a4, letter, 6x9",
+        "questions/topic.yaml:4:17: error: difficulty 'tricky' is not one of easy, medium, hard",
+        "questions/topic.yaml:5:11: error: kind 'essay' is not one of knowledge, open-ended",
+        "questions/topic.yaml:6:11: error: flaw 'wrong' is not one of ambiguous, incorrect",
+        "questions/topic.yaml:11:5: error: a question is missing the required key 'difficulty'"]),
     Case("15-book-yaml-is-a-list", {"book/book.yaml": "- title: Corpus Book\n- parts: []\n"}, 1, [
         "book/book.yaml:1:1: error: book.yaml must be a mapping of keys to values, not a list"]),
     Case("16-unknown-keys", {**topic("    answer: |\n      Two.\n", "    anwser: |\n      Two.\n"),
                              **book("author: Corpus Author", "autor: Corpus Author")}, 1, [
-        "book/book.yaml:2:1: error: unknown key 'autor' in book.yaml; expected one of: title, parts, slug, ...",
+        "book/book.yaml:2:1: error: unknown key 'autor' in book.yaml; expected one of: title, parts, chapters, ...",
         "questions/topic.yaml:7:5: error: unknown key 'anwser' in a question; expected one of: id, difficulty, ...",
         "questions/topic.yaml:3:5: error: question 'first' has no answer (the release edition prints answers)"]),
     Case("17-missing-answer", topic("    answer: |\n      Four.\n", ""), 1, [
@@ -171,7 +180,7 @@ CASES = [
 
     # --- empty files, encodings --------------------------------------------------------------------
     Case("20-empty-book-yaml", {"book/book.yaml": ""}, 1, [
-        "book/book.yaml:1:1: error: file is empty: it needs at least title: and parts:"]),
+        "book/book.yaml:1:1: error: file is empty: it needs at least title: and parts: (or chapters:)"]),
     Case("21-empty-topic-file", {"questions/topic.yaml": "# nothing yet\n"}, 1, [
         "questions/topic.yaml:1:1: error: file is empty: it needs title: and questions:"]),
     Case("22-empty-chapter", {**book("chapters: [intro.md]", "chapters: [intro.md, empty.md]"),
