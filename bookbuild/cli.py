@@ -77,16 +77,21 @@ def main() -> None:
 @click.option("--page-size", type=click.Choice(PAGE_SIZES), help="PDF page size (default: book.yaml's).")
 @click.option("--pdf-variant", type=click.Choice(["pdf/ua-1"]), help="An accessible (tagged) PDF.")
 @click.option("--since", metavar="GIT_REF", help="Draft editions: list changes since this commit or tag.")
+@click.option("--mark-sent", is_flag=True, help="Draft editions: record this draft as mailed "
+              "(book/drafts/<version>.json); the next draft lists its changes since this one.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: <book>/dist).")
 @strict_option
-def build(root, edition, formats, answers, page_size, pdf_variant, since, out, strict) -> None:
+def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_sent, out, strict) -> None:
     """Build the book's editions (the default command)."""
+    from .draft import NotADraft
     from .pipeline import BuildOptions, build as run_build
 
     options = BuildOptions(root=root, edition=edition, formats=formats, answers=answers, page_size=page_size,
-                           pdf_variant=pdf_variant, out=out, strict=strict, since=since)
+                           pdf_variant=pdf_variant, out=out, strict=strict, since=since, mark_sent=mark_sent)
     try:
         result = run_build(options, progress=_progress())
+    except NotADraft as exc:
+        raise click.UsageError(exc.message) from None
     except BookError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -95,6 +100,8 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, out, s
     print_report(result.report)
     for path in result.outputs:
         click.echo(str(path))
+    for note in result.notes:
+        click.echo(note)
 
 
 @main.command()

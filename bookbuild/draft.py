@@ -1,11 +1,15 @@
 """The mailing-list draft edition: version stamp, what changed since the last draft, email excerpt.
 
-A draft build writes `manifest.json` (a fingerprint of every question and chapter in the draft);
-the next draft build compares against it, or against the book at `--since GIT_REF`.
+A draft's *manifest* is a fingerprint of every question and chapter in it. `build --mark-sent`
+records the draft's manifest in the book as mailed (`book/drafts/<version>.json`, committed with
+the book); the next draft build compares with the most recently mailed one, or with the book at
+`--since GIT_REF`. Every draft build also leaves its manifest in `dist/<edition>/manifest.json`,
+for inspection only: building twice does not move the comparison base.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -15,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dates import BuildDate, git
-from .errors import BookError
+from .errors import BookError, Pos, Report
 from .model import Book, Edition, select_questions
+from .output import write_atomic
+from .sources import read_text
 
 
 def _digest(text: str | None) -> str:
@@ -26,7 +32,8 @@ def _digest(text: str | None) -> str:
 def stamp(book: Book, date: BuildDate) -> str:
     """'0.4.0 (a1b2c3d, 2026-11-25)': the version, plus the commit when the book is in git."""
     commit = git(book.root, "rev-parse", "--short", "HEAD")
-    dirty = git(book.root, "status", "--porcelain", "--", ".") if commit else None
+    # the records of mailed drafts are not the book: an uncommitted one does not make this draft "+"
+    dirty = git(book.root, "status", "--porcelain", "--", ".", f":(exclude){DRAFTS.as_posix()}") if commit else None
     where = f"{commit}{'+' if dirty else ''}, " if commit else ""
     return f"{book.meta.version} ({where}{date.when.date().isoformat()})"
 
@@ -49,7 +56,7 @@ def manifest(book: Book, edition: Edition, version_stamp: str) -> dict:
                     questions[q.id] = {"prompt": _digest(q.prompt.value),
                                        "answer": _digest(q.answer.value if q.answer else ""),
                                        "chapter": chapter.file, "excerpt": _excerpt(q.prompt.value)}
-    return {"version": book.meta.version, "stamp": version_stamp,
+    return {"version": book.meta.version, "edition": edition.name, "stamp": version_stamp,
             "chapters": {c.file: {"digest": _digest(c.text), "title": c.title}
                          for c in book.chapters if c.file in chapters},
             "questions": dict(sorted(questions.items()))}
@@ -126,9 +133,10 @@ def changes_markdown(changes: Changes, labels: dict, stamp_text: str) -> str:
 
     lines = ["# What changed since the last draft", "", f"Draft {stamp_text}."]
     if changes.since is None:
-        lines += ["", "This is the first draft: there is no earlier one to compare with."]
+        lines += ["", "First draft: no earlier draft was marked as sent, so there is nothing to compare with "
+                  "(`build --edition <draft> --mark-sent` records the draft you mail)."]
         return "\n".join(lines) + "\n"
-    lines += ["", f"Compared with: {changes.since}.", ""]
+    lines += ["", f"Compared with {changes.since}.", ""]
     if changes.empty:
         lines.append("Nothing changed.")
     for title, ids in (("Added", changes.added), ("Reworded", changes.reworded), ("Re-answered", changes.reanswered)):
@@ -141,11 +149,128 @@ def changes_markdown(changes: Changes, labels: dict, stamp_text: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def read_manifest(path: Path) -> dict | None:
+class NotADraft(BookError):
+    """`--mark-sent` given for an edition that is not a draft: a malformed command line."""
+
+
+DRAFTS = Path("book") / "drafts"  # the mailed drafts' records, relative to the book root
+_VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,99}")
+
+
+def record_path(book: Book, report: Report) -> Path:
+    """Where `--mark-sent` records this version's draft: book/drafts/<version>.json.
+
+    Raises BookError (with the problem in `report`) when the version cannot name a file there, or
+    the folder is not inside the book root (a symbolic link pointing out)."""
+    version = book.meta.version
+    folder = book.root / DRAFTS
+    if not _VERSION_NAME.fullmatch(version) or ".." in version:
+        report.error(Pos(str(book.meta.path)), f"version {version!r} cannot name the draft record "
+                     f"{DRAFTS.as_posix()}/<version>.json: use letters, digits, '.', '-', '+' and '_'")
+    elif not folder.resolve().is_relative_to(book.root.resolve()):
+        report.error(Pos(str(folder)), "is a symbolic link to a folder outside the book root; "
+                     "draft records are written inside the book")
+    elif folder.exists() and not folder.is_dir():
+        report.error(Pos(str(folder)), "is not a folder: --mark-sent records drafts in it")
+    if report.errors:
+        raise BookError("the book has errors", report)
+    return folder / f"{version}.json"
+
+
+def _instant(value) -> dt.datetime | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
         return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _record_problem(record) -> str | None:
+    """Why a parsed JSON file is not a draft record, or None."""
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    if not isinstance(record.get("stamp"), str):
+        return "no \"stamp\" (the draft's version stamp)"
+    for key in ("version", "edition"):
+        if key in record and not isinstance(record[key], str):
+            return f"\"{key}\" is not a string"
+    for key in ("sent", "date"):
+        if key in record and _instant(record[key]) is None:
+            return f"\"{key}\" is not an ISO 8601 date and time"
+    questions, chapters = record.get("questions"), record.get("chapters")
+    if not isinstance(questions, dict) or not all(
+            isinstance(q, dict) and isinstance(q.get("prompt"), str) and isinstance(q.get("answer"), str)
+            for q in questions.values()):
+        return "\"questions\" is not a map of question ids to {prompt, answer} digests"
+    if not isinstance(chapters, dict) or not all(
+            isinstance(c, dict) and isinstance(c.get("digest"), str) and isinstance(c.get("title"), str)
+            for c in chapters.values()):
+        return "\"chapters\" is not a map of chapter files to {digest, title}"
+    return None
+
+
+def _version_key(version: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.+_-]", version))
+
+
+def _recency(item: tuple[Path, dict]) -> tuple:
+    """Most recent last: by the time it was marked as sent, then the build date, then the version.
+
+    Never by file modification time: git does not keep it, so a fresh clone would reorder them."""
+    path, record = item
+    never = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return (_instant(record.get("sent")) or never, _instant(record.get("date")) or never,
+            _version_key(record.get("version") or path.stem), path.name)
+
+
+def sent_drafts(book: Book, edition: Edition, report: Report) -> list[tuple[Path, dict]]:
+    """The edition's mailed drafts recorded in book/drafts/, oldest first. A file there that is not
+    a draft record is an error (comparing with an older draft instead would mislead the readers)."""
+    folder = book.root / DRAFTS
+    if not folder.is_dir():
+        return []
+    root = book.root.resolve()
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        text = read_text(path, report, root)
+        if text is None:
+            continue
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            report.error(Pos(str(path), getattr(exc, "lineno", 1), getattr(exc, "colno", 1)),
+                         f"not a draft record: {getattr(exc, 'msg', exc)}")
+            continue
+        problem = _record_problem(record)
+        if problem:
+            report.error(Pos(str(path)), f"not a draft record: {problem}")
+        elif record.get("edition", edition.name) == edition.name:
+            records.append((path, record))
+    return sorted(records, key=_recency)
+
+
+def sent_label(record: dict) -> str:
+    """How the outputs name a mailed draft: 'draft 0.3.0 (a1b2c3d, 2026-11-02), mailed 2026-11-02'."""
+    sent = _instant(record.get("sent"))
+    return f"draft {record['stamp']}" + (f", mailed {sent.date().isoformat()}" if sent else "")
+
+
+def mark_sent(path: Path, current: dict, date: BuildDate) -> dict | None:
+    """Record the draft whose manifest is `current` as mailed now; returns the record it replaced."""
+    previous = None
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if _record_problem(previous):
+            previous = None
+    sent = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    record = {"version": current["version"], "edition": current["edition"], "stamp": current["stamp"],
+              "date": date.when.isoformat(), "sent": sent.isoformat(),
+              "chapters": current["chapters"], "questions": current["questions"]}
+    write_atomic(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    return previous
 
 
 def chapter_pages(labels: dict) -> dict[str, str]:

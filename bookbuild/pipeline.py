@@ -20,7 +20,7 @@ from .builders.base import BuildContext, dump
 from .builders.epub import COVER_IMAGES
 from .builders.pdf import EarlyWorkers, wants_parallel
 from .cache import Cache, digest, toolchain_digest
-from .dates import build_date
+from .dates import BuildDate, build_date
 from .errors import BookError, Pos, Report
 from .load import load_book
 from .model import FORMATS, Book, Edition
@@ -44,12 +44,14 @@ class BuildOptions:
     out: Path | None = None
     strict: bool = False
     since: str | None = None  # draft editions: compare with the book at this git ref
+    mark_sent: bool = False  # draft editions: record this draft as mailed (book/drafts/<version>.json)
 
 
 @dataclass
 class BuildResult:
     outputs: list[Path] = field(default_factory=list)
     report: Report = field(default_factory=Report)
+    notes: list[str] = field(default_factory=list)  # what the build did besides its outputs (stdout)
 
 
 def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple[Book | None, Report]:
@@ -140,6 +142,10 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     if book is None or report.errors:
         raise BookError("the book has errors", report)
     edition = book.meta.editions[options.edition]
+    if options.mark_sent and not edition.watermark:
+        raise drafting.NotADraft(f"--mark-sent records a draft as mailed, and edition {edition.name!r} is not a "
+                                 "draft (it has no watermark in book.yaml): give --edition a draft edition")
+    record = drafting.record_path(book, report) if options.mark_sent else None
     date = build_date(book.root, book.meta.date)
     if options.strict and not date.reproducible:
         report.error(Pos(str(book.meta.path)), "no reproducible build date: set SOURCE_DATE_EPOCH, commit the "
@@ -150,7 +156,8 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
     remove_scratch(out_dir)
     cache = Cache(book.root)
     toolchain = toolchain_digest(template_dirs(book.root))
-    draft_state = prepare_draft(book, edition, date, out_dir, options.since) if edition.watermark else None
+    draft_state = prepare_draft(book, edition, date, out_dir, options.since, report, record) \
+        if edition.watermark else None
     extra = draft_state.metadata() if draft_state else None
     # the assembled, filtered book depends only on the sources, the toolchain and these settings
     render_key = digest(toolchain, sources_digest(book), edition.name, answers, date.when.isoformat(),
@@ -253,6 +260,7 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
                 report.warning(Pos(str(book.meta.path)), message)
     if draft_state:
         result.outputs.extend(draft_state.write(labels, report))
+        result.notes.extend(draft_state.notes)
     return result
 
 
@@ -266,6 +274,9 @@ class DraftState:
     stamp: str
     manifest: dict
     changes: drafting.Changes
+    date: BuildDate | None = None
+    record: Path | None = None  # --mark-sent: where this draft is recorded as mailed
+    notes: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict:
         watermark = f"{self.edition.watermark} · {self.stamp}"
@@ -286,17 +297,30 @@ class DraftState:
             report.warning(self.edition.pos or Pos(str(self.book.meta.path)),
                            f"edition {self.edition.name!r} has no url: the email excerpt needs absolute links, "
                            "so email.html was not written")
-        # last: the next draft compares with this one only once everything above is written
+        # for inspection only: the next draft compares with the last one marked as sent, not this
         write_atomic(written[1], json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
+        if self.record is not None:  # last: a draft is recorded as mailed only once it is whole
+            replaced = drafting.mark_sent(self.record, self.manifest, self.date)
+            self.notes.append(f"{self.record}: draft {self.stamp} marked as sent; the next draft's changes are "
+                              f"listed since this one" + (f" (replaces the record of {drafting.sent_label(replaced)})"
+                                                          if replaced else ""))
         return written
 
 
-def prepare_draft(book: Book, edition: Edition, date, out_dir: Path, since: str | None) -> DraftState:
+def prepare_draft(book: Book, edition: Edition, date: BuildDate, out_dir: Path, since: str | None,
+                  report: Report | None = None, record: Path | None = None) -> DraftState:
+    """The draft's stamp, manifest and changes: compared with the book at `since`, else with the
+    draft last marked as sent (book/drafts/); `record`: where to mark this one as sent."""
     version = drafting.stamp(book, date)
     current = drafting.manifest(book, edition, version)
     if since:
         previous, label = drafting.manifest_at_ref(book, edition, since), since
     else:
-        previous = drafting.read_manifest(out_dir / "manifest.json")
-        label = f"draft {previous['stamp']}" if previous else None
-    return DraftState(book, edition, out_dir, version, current, drafting.compare(previous, current, label))
+        report = report if report is not None else Report()
+        mailed = drafting.sent_drafts(book, edition, report)
+        if report.errors:
+            raise BookError("the book has errors", report)
+        previous = mailed[-1][1] if mailed else None
+        label = drafting.sent_label(previous) if previous else None
+    return DraftState(book, edition, out_dir, version, current, drafting.compare(previous, current, label),
+                      date, record)
