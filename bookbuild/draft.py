@@ -303,15 +303,41 @@ def _chapter_key(labels: dict, file: str) -> str:
     return next((k for k, v in labels.items() if v.get("chapter_title") == "True" and v["chapter"] == file), "")
 
 
+# a CSS comment, or a quoted string (its quote, then its text with escapes)
+_CSS_STRING = re.compile(r"""/\*.*?(?:\*/|\Z)|(["'])((?:\\.|\\\n|(?!\1)[^\\\n])*)\1?""", re.DOTALL)
+_CSS_ESCAPED = {"'": "\\27 ", '"': "\\22 ", "&": "\\26 ", "<": "\\3c ", ">": "\\3e "}
+
+
+def attribute_safe_css(css: str) -> str:
+    """CSS whose strings hold no quote, '&', '<' or '>' as such (CSS escapes instead, `\\27 `...).
+
+    css-inline writes a declaration into a double-quoted style attribute by turning every `"` into
+    `'` (no escaping): `"O'Neil"` would come out as `'O'Neil'`, and an `&` could read as an HTML
+    entity. With such characters escaped the CSS is the same and survives that rewriting."""
+    def escape(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)  # a comment: left as it is (css-inline drops them)
+        quote, text = match.group(1), match.group(2)
+        text = re.sub(r"\\(.)|(['\"&<>])", lambda m: _CSS_ESCAPED.get(m.group(1) or m.group(2), m.group(0)), text,
+                      flags=re.DOTALL)
+        return f"{quote}{text}{quote}"
+    return _CSS_STRING.sub(escape, css)
+
+
 def render_email(book: Book, context: dict) -> tuple[str, str]:
-    """email.html (every style inline, no script, absolute links) and its plain-text alternative."""
+    """email.html (every style inline, no script, absolute links) and its plain-text alternative.
+
+    The stylesheet goes straight to the inliner, never through the HTML template: autoescaped into
+    a <style> element (raw text, where entities are not decoded) its `"Noto Serif"` became
+    `&#34;Noto Serif&#34;`, and the body's style attribute ended at the font name."""
     import css_inline
 
     from .templating import find_template, html_env
 
     env = html_env(book.root)
-    css = find_template(book.root, "email.css").read_text(encoding="utf-8")
-    html = env.get_template("email.html.j2").render(css=css, **context)
-    html = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False, load_remote_stylesheets=False).inline(html)
+    css = attribute_safe_css(find_template(book.root, "email.css").read_text(encoding="utf-8"))
+    html = env.get_template("email.html.j2").render(**context)
+    html = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False, load_remote_stylesheets=False,
+                                 extra_css=css).inline(html)
     text = env.get_template("email.txt.j2").render(**context)
     return html, text

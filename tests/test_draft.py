@@ -11,11 +11,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import tinycss2
 from pypdf import PdfReader
 
 from bookbuild.errors import BookError
 from bookbuild.pipeline import BuildOptions, build, check
-from conftest import EPOCH, run_cli
+from conftest import EPOCH, ROOT, run_cli
 
 DRAFT = ('draft: {answers: inline, chapters: [basics.md], watermark: DRAFT, '
          'feedback: "mailto:me@example.org?subject=Question%20{id}", url: "https://example.org/draft/"}')
@@ -273,3 +274,87 @@ def test_a_file_in_book_drafts_that_is_no_record_is_an_error(draft_book):
     assert [str(d) for d in failed.value.report.errors] == [
         f"{draft_book}/book/drafts/notes.json:1:1: error: not a draft record: no \"stamp\" (the draft's version stamp)"]
 
+
+def _declarations(tokens) -> dict[str, tuple]:
+    """name → value of each declaration; a parse error fails the test."""
+    found = {}
+    for item in tokens:
+        assert item.type != "error", item.message
+        if item.type == "declaration":
+            found[item.lower_name] = _value(item.value)
+    return found
+
+
+def _value(tokens) -> tuple:
+    """A declaration's value, comparable however it is written: strings by their text, no blanks."""
+    out = []
+    for t in tokens:
+        assert t.type != "error", t.message
+        if t.type in ("whitespace", "comment"):
+            continue
+        if t.type == "string":
+            out.append(("string", t.value))
+        elif t.type == "function":
+            out.append(("function", t.lower_name, _value(t.arguments)))
+        else:
+            out.append((t.type, tinycss2.serialize([t]).lower()))
+    return tuple(out)
+
+
+def expected_styles(css: str) -> list[tuple[str, tuple, int, dict]]:
+    """(selector, specificity, order, declarations) of each simple selector (`tag` or `.class`) in `css`."""
+    rules = []
+    for order, rule in enumerate(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)):
+        assert rule.type == "qualified-rule", rule
+        for selector in tinycss2.serialize(rule.prelude).split(","):
+            selector = selector.strip()
+            assert re.fullmatch(r"\.?[a-z][a-z0-9-]*", selector), f"only simple selectors are matched here: {selector}"
+            rules.append((selector, (1, 0) if selector.startswith(".") else (0, 1), order,
+                          _declarations(tinycss2.parse_blocks_contents(rule.content, skip_comments=True,
+                                                                      skip_whitespace=True))))
+    return rules
+
+
+class _Styled(HTMLParser):
+    """Every element with its tag, classes and style attribute, as a browser reads them."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.elements.append((tag, set((a.get("class") or "").split()), a.get("style")))
+
+
+@pytest.mark.parametrize("override", [None, 'code { font-family: "O\'Neil Mono", "Noto Sans Mono", monospace; }\n'
+                                            '.footer { background: url("https://example.org/a.png?x=1&copy=2"); }\n'])
+def test_every_style_attribute_of_the_email_holds_each_declaration(draft_book, override):
+    """The bug: `style="font-family: Georgia, &#34;color: ...` — the body's style ended at the font name."""
+    css = (ROOT / "templates/email.css").read_text()
+    if override:  # a book's own email.css, with a quote inside a font name and an '&' in a URL
+        css += override
+        (draft_book / "templates").mkdir()
+        (draft_book / "templates/email.css").write_text(css)
+    build(BuildOptions(root=draft_book, edition="draft", formats=("html",), mark_sent=True))
+    scripted_edit(draft_book)  # an email with every part: lists of changes, ids in code
+    build(BuildOptions(root=draft_book, edition="draft", formats=("html",)))
+    parser = _Styled()
+    parser.feed((draft_book / "dist/draft/email.html").read_text())
+    rules = expected_styles(css)
+    checked = set()
+    for tag, classes, style in parser.elements:
+        if style is not None:
+            assert '"' not in style, (tag, style)  # a stray quote: the attribute was cut or a string broken
+            actual = _declarations(tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True))
+        else:
+            actual = {}
+        expected = {}
+        for selector, specificity, order, declarations in sorted(
+                (r for r in rules if r[0] == tag or r[0][1:] in classes and r[0].startswith(".")),
+                key=lambda r: (r[1], r[2])):
+            expected.update(declarations)
+            checked.add(selector)
+        for name, value in expected.items():
+            assert actual.get(name) == value, (tag, sorted(classes), name, value, style)
+    assert {"body", "h1", "h2", ".stamp", "a", ".button", ".footer", "code"} <= checked
