@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from .errors import BookError, Report
+from .errors import BookError, Report, close_match, plural
 from .model import ANSWER_MODES, DIFFICULTIES, FORMATS, KINDS, PAGE_SIZES
 
 EXIT_BOOK = 1
@@ -50,11 +50,21 @@ def _progress():
 
 
 class DefaultGroup(click.Group):
-    """A group whose default command is `build`: `bookbuild --answers inline` builds."""
+    """A group whose default command is `build`: `bookbuild --answers inline` builds.
+
+    `build` is taken only when the first argument is an option (or there is none): a first word
+    that names no command (`bookbuild chek`) is a usage error, with the command it may mean."""
 
     def parse_args(self, ctx, args):
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if args and args[0] in ("--help", "-h", "--version"):
+            pass  # the group's own options
+        elif not args or args[0].startswith("-"):
             args = ["build", *args]
+        elif args[0] not in self.commands:
+            name = args[0]
+            close = close_match(name, self.list_commands(ctx))
+            ctx.fail(f"No such command {name!r}. " + (f"Did you mean {close!r}?" if close else
+                                                     f"The commands are: {', '.join(self.list_commands(ctx))}."))
         return super().parse_args(ctx, args)
 
 
@@ -115,11 +125,11 @@ def check(root, edition, strict) -> None:
     book, report = run_check(root, edition, strict)
     print_report(report)
     if report.errors:
-        n = len(report.errors)
-        click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
+        click.echo(plural(len(report.errors), "error"), err=True)
         sys.exit(EXIT_BOOK)
     questions = len(book.questions) if book else 0
-    click.echo(f"ok: {len(book.chapters)} chapters, {questions} questions, {len(book.interviews)} interviews")
+    click.echo(f"ok: {plural(len(book.chapters), 'chapter')}, {plural(questions, 'question')}, "
+               f"{plural(len(book.interviews), 'interview')}")
 
 
 def _comma_list(allowed: tuple[str, ...] | None = None):

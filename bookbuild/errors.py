@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 
 @dataclass(frozen=True, order=True)
@@ -90,3 +92,29 @@ class BookError(Exception):
 
 def file_pos(path: Path | str) -> Pos:
     return Pos(str(path), 1, 1)
+
+
+def did_you_mean(names: str | Iterable[str], candidates: Iterable, cutoff: float = 0.6) -> str:
+    """The tail "; did you mean 'x'?" when one of `candidates` is close to `names` (a typo), else "".
+
+    Every message that says a name is not there ends with it. Several names not there get the
+    close match of each ("; did you mean 'a' or 'b'?").
+    """
+    candidates = list(candidates)
+    close = [c for c in dict.fromkeys(close_match(n, candidates, cutoff)
+                                      for n in ([names] if isinstance(names, str) else names)) if c]
+    if not close:
+        return ""
+    quoted = [repr(c) for c in close]
+    return f"; did you mean {quoted[0] if len(quoted) == 1 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]}?"
+
+
+def close_match(name: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The one of `candidates` closest to `name`, when it is close enough to be what was meant."""
+    close = difflib.get_close_matches(name, [str(c) for c in candidates if c != name], n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun: "1 chapter", "3 chapters", "0 chapters" ("2 queries" with `nouns`)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from .errors import Pos
+from .errors import Pos, plural
 
 REF_KINDS = ("q", "sec", "fig", "tbl")
 _REF = re.compile(r"(?<![\w@.])@(q|sec|fig|tbl):([A-Za-z0-9_](?:[A-Za-z0-9_:.-]*[A-Za-z0-9_])?)")
@@ -345,8 +345,8 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
                 "it would hide the rest of the chapter (write a literal '<' as '&lt;')")
     if hidden:
         severity = "error" if any(s == "error" for _, s in hidden) else "warning"
-        out.problems.append((hidden[0][0], severity, f"{len(hidden)} more problems in this text are "
-                             "not shown; fix the ones above first"))
+        out.problems.append((hidden[0][0], severity, f"{plural(len(hidden), 'more problem')} in this text "
+                             f"{'is' if len(hidden) == 1 else 'are'} not shown; fix the ones above first"))
     return out
 
 

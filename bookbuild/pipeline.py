@@ -21,7 +21,7 @@ from .builders.epub import COVER_IMAGES
 from .builders.pdf import EarlyWorkers, wants_parallel
 from .cache import Cache, digest, toolchain_digest
 from .dates import BuildDate, build_date
-from .errors import BookError, Pos, Report
+from .errors import BookError, Pos, Report, did_you_mean
 from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import give_back_memory, remove_scratch, write_atomic
@@ -60,7 +60,7 @@ def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple
     if book is not None:
         if edition is not None and edition not in book.meta.editions:
             report.error(Pos(str(book.meta.path)), f"no edition named {edition!r}; book.yaml has: "
-                         + ", ".join(sorted(book.meta.editions)))
+                         + ", ".join(sorted(book.meta.editions)) + did_you_mean(edition, book.meta.editions))
             editions: list[Edition] = []
         else:
             editions = editions_to_check(book, edition)

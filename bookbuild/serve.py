@@ -7,6 +7,7 @@ it polls a version number that goes up after every rebuild and reloads the page 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,38 @@ def watched_paths(root: Path) -> list[Path]:
     return [root / name for name in WATCHED if (root / name).is_dir()]
 
 
+# files editors write beside the one being saved, and remove (or keep) afterwards: a change to one
+# is no change to the book (and a rebuild started by one may find it gone)
+_EDITOR_TEMP = re.compile(
+    r"\.sw[a-z]$"            # vim's swap files: .x.md.swp, .swo, .swx...
+    r"|^\d+$"                # vim's probe that the folder is writable: 4913 (then 5036...)
+    r"|~$"                   # vim's and emacs's backups: x.md~
+    r"|^\.#|^#.*#$"          # emacs's lock (.#x.md) and auto-save (#x.md#) files
+    r"|___jb_(?:tmp|old|bak)___$"  # JetBrains' safe write: x.md___jb_tmp___
+    r"|^\.goutputstream-"    # GNOME (gedit, GIO's safe write)
+    r"|^\.~lock\.|\.kate-swp$|\.(?:tmp|temp|bak|crdownload|part)$"
+    r"|^\.DS_Store$|^Thumbs\.db$|^desktop\.ini$",
+    re.IGNORECASE)
+
+
+class SourceFilter:
+    """watchfiles' `watch_filter` for `serve`: whether a changed path is a source of the book, not
+    an editor's temporary file, nor anything in a hidden folder (.git) or a cache."""
+
+    def __init__(self, root: Path):
+        self.roots = (root, root.absolute())
+
+    def __call__(self, change, path: str) -> bool:
+        target = Path(path)
+        if _EDITOR_TEMP.search(target.name):
+            return False
+        for root in self.roots:
+            if target.is_relative_to(root):
+                folders = target.relative_to(root).parts[:-1]
+                return not any(part.startswith(".") or part == "__pycache__" for part in folders)
+        return True
+
+
 def build_site(options: BuildOptions, log: Callable[[str], None]) -> None:
     """Build the HTML site once, logging its warnings; raises BookError when the book has errors."""
     started = time.monotonic()
@@ -132,7 +165,7 @@ def serve(options: BuildOptions, port: int, log: Callable[[str], None]) -> None:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, name="bookbuild-serve", daemon=True).start()
         log(f"serving http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)")
-        for changes in watchfiles.watch(*watched_paths(options.root)):
+        for changes in watchfiles.watch(*watched_paths(options.root), watch_filter=SourceFilter(options.root)):
             names = sorted({Path(p).name for _, p in changes})
             log(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
             if rebuild(options, log):

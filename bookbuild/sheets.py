@@ -20,7 +20,6 @@ Decisions the CLI contract leaves open:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 import json
@@ -42,7 +41,7 @@ from .builders.pdf import embed_images, footnotes_in_margin, typeset_math
 from .cache import Cache, code_digest, digest, file_digest
 from .dates import build_date
 from .early import EarlyRenderer
-from .errors import BookError, Pos, Report
+from .errors import BookError, Pos, Report, did_you_mean
 from .formulas import use_cache
 from .markdown import scan
 from .model import DIFFICULTIES, Book, Question
@@ -174,7 +173,7 @@ def read_exclude(path: Path, book: Book, report: Report) -> set[str]:
         if qid not in bank:
             # a typo would silently let a practised question back in: say so, but carry on
             report.warning(Pos(str(path), line_number, line.index(qid) + 1),
-                           f"no question has the id {qid!r}; the line is ignored")
+                           f"no question has the id {qid!r}; the line is ignored{did_you_mean(qid, bank)}")
         ids.add(qid)
     return ids
 
@@ -184,7 +183,8 @@ def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
     """A balanced, seeded choice of the questions the request matches, in book order."""
     unknown = [t for t in request.topics if t not in book.topics]
     if unknown:
-        raise BookError(f"no topic {_names(unknown, 'or')} in this book; its topics are: {', '.join(book.topics)}")
+        raise BookError(f"no topic {_names(unknown, 'or')} in this book; its topics are: {', '.join(book.topics)}"
+                        + did_you_mean(unknown, book.topics))
     topics = request.topics or tuple(book.topics)
     in_topics = [q for t in topics for q in book.topics[t].questions]
     where = _where(request.topics)
@@ -201,7 +201,8 @@ def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
     wanted = request.count or min(DEFAULT_COUNT, len(pool))
     if not pool or len(pool) < wanted:
         after = " (after --exclude)" if len(pool) < len(matching) else ""
-        what = " ".join(filter(None, [" or ".join(request.difficulties), request.kind, "questions"]))
+        what = " ".join(filter(None, [" or ".join(request.difficulties), request.kind,
+                                      "question" if len(pool) == 1 else "questions"]))
         tagged = f" tagged {_names(request.tags, 'or')}" if request.tags else ""
         if not pool:
             raise BookError(f"no {what}{tagged} in {where}{after}; there is nothing to put on a sheet")
@@ -255,12 +256,12 @@ def _where(topics: tuple[str, ...]) -> str:
 
 def _what_tags(unknown: list[str], tags: list[str]) -> str:
     """What to tell someone who asked for tags that no question has."""
-    if len(tags) <= MAX_LISTED:
-        return f"the tags there are: {', '.join(tags)}" if tags else "none has tags"
+    if not tags:
+        return "none has tags"
     # a bank has hundreds of tags: name the likely ones rather than all of them
-    close = dict.fromkeys(m for t in unknown for m in difflib.get_close_matches(t, tags, n=5, cutoff=0.6))
-    there = f"{len(tags)} tags, from {tags[0]!r} to {tags[-1]!r}"
-    return f"did you mean {_names(close, 'or')}? (of {there})" if close else f"there are {there}"
+    there = (f"the tags there are: {', '.join(tags)}" if len(tags) <= MAX_LISTED
+             else f"there are {len(tags)} tags, from {tags[0]!r} to {tags[-1]!r}")
+    return there + did_you_mean(unknown, tags)
 
 
 def practice_sheet(book: Book, numbers: dict[str, str], page_map: dict[str, int] | None,
@@ -289,7 +290,8 @@ def interview_sheet(book: Book, numbers: dict[str, str], page_map: dict[str, int
     if interview is None:
         raise BookError(f"no interview {request.interview!r} in this book; "
                         + (f"its interviews are: {', '.join(book.interviews)}" if book.interviews
-                           else "it has no sample interviews (questions/interviews.yaml)"))
+                           else "it has no sample interviews (questions/interviews.yaml)")
+                        + did_you_mean(request.interview, book.interviews))
     bank = book.questions
     sections = []
     number = 0

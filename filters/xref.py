@@ -14,6 +14,11 @@ try:
     from ._text import words
 except ImportError:  # run as a script: pandoc --filter filters/xref.py
     from _text import words
+try:
+    from bookbuild.errors import did_you_mean
+except ImportError:  # a python3 without bookbuild, running this file alone: no suggestions
+    def did_you_mean(name, candidates):
+        return ""
 
 KINDS = {"q": "Question", "sec": "Section", "fig": "Figure", "tbl": "Table"}
 
@@ -30,7 +35,8 @@ def reference(citation, doc):
         return None
     label = doc.xref_labels.get(citation.id)
     if label is None:
-        print(f"xref: warning: no target for @{citation.id}", file=sys.stderr)
+        print(f"xref: warning: no target for @{citation.id}"
+              f"{did_you_mean('@' + citation.id, ['@' + key for key in doc.xref_labels])}", file=sys.stderr)
         return [pf.Strong(pf.Str(f"??{citation.id}"))]
     word = "Chapter" if label.get("chapter_title") == "True" else KINDS[kind]
     if label.get("unnumbered") == "True":
