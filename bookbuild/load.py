@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .errors import Pos, Report
+from .errors import Pos, Report, close_match, did_you_mean
 from .markdown import _HEADING, code_lines, raw_lines
 from .model import (
     ANSWER_MODES, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES,
@@ -311,16 +311,27 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
                 continue
             listed[name] = pos
     present = {p.name for p in cdir.glob("*.md")} if cdir.is_dir() else set()
-    for name in sorted(present - listed.keys()):
-        report.error(Pos(str(cdir / name)), f"chapter file {name} is not listed in book/book.yaml parts")
+    unlisted = sorted(present - listed.keys())
+
+    def meant_file(name: str) -> str | None:
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        return base if base in unlisted else close_match(base, unlisted)
+    # a listed name that is not there, and an unlisted file it likely means (a typo, a renamed file,
+    # "chapters/intro.md"): one mistake, told once
+    meant = {name: meant_file(name) for name in listed if name not in present}
+    for name in unlisted:
+        if name not in meant.values():
+            report.error(Pos(str(cdir / name)), f"chapter file {name} is not listed in book/book.yaml parts")
     chapters = []
     for name, pos in listed.items():
         path = cdir / name
+        hint = f"; did you mean {meant[name]!r}?" if meant.get(name) else ""
         if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".md"):
-            report.error(pos, f"chapter {name!r} must be a file name ending in .md inside book/chapters/")
+            report.error(pos, f"chapter {name!r} must be a file name ending in .md inside book/chapters/{hint}")
             continue
         if name not in present:
-            report.error(pos, f"chapter {name!r} is listed but book/chapters/{name} does not exist")
+            report.error(pos, f"chapter {name!r} is listed but book/chapters/{name} does not exist"
+                         + (hint or did_you_mean(name, present)))
             continue
         text = read_text(path, report, root)
         if text is not None:

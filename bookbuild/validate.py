@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 
-from .errors import Pos, Report
+from .errors import Pos, Report, close_match, did_you_mean
 from .markdown import ImageRef, Scan, is_remote, scan
 from .model import Book, Edition, Question, Text, select_questions
-from .sources import MAX_BYTES, resolved
+from .sources import MAX_BYTES, read_text, resolved
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
@@ -31,10 +33,55 @@ def resolve_image(url: str, source: Path, root: Path) -> tuple[Path | None, str 
     except OSError as exc:  # a name too long for the file system, say
         return None, f"image {url[:80]!r} cannot be read: {exc.strerror}"
     if not found:
-        return None, f"image {url!r} not found"
+        return None, f"image {url!r} not found" + _image_elsewhere(url, target, source, root)
     if target.suffix.lower() == ".svg":
         return target, _svg_problem(url, target)
     return target, None
+
+
+# folders no image of the book is taken from, besides hidden ones (.git, .bookbuild-cache...)
+_OUTPUT_FOLDERS = {"dist"}  # at the top of the book root
+_TOOL_FOLDERS = {"node_modules", "__pycache__"}  # anywhere
+
+
+def _image_elsewhere(url: str, target: Path, source: Path, root: Path) -> str:
+    """The tail "; did you mean '../images/x.png'?" for an image that is not where `url` says.
+
+    The path of the file of that name elsewhere in the book (outputs, the cache and hidden folders
+    aside), nearest first; else of a file of a close name in the folder `url` names. It is written
+    relative to the folder `url` is resolved from (`source`'s), as the reference must be.
+    """
+    name = target.name
+    found: list[Path] = []
+    folded: list[Path] = []  # the name in other letter case
+    for folder, dirs, files in os.walk(root):
+        at_top = Path(folder) == root
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _TOOL_FOLDERS
+                         and not (at_top and d in _OUTPUT_FOLDERS))
+        for file in files:
+            if file == name:
+                found.append(Path(folder) / file)
+            elif file.lower() == name.lower():
+                folded.append(Path(folder) / file)
+    candidates = [os.path.relpath(path, source.parent).replace(os.sep, "/") for path in found or folded]
+    if not candidates and target.parent.is_dir() and target.parent.is_relative_to(root):
+        try:
+            near = sorted(p.name for p in target.parent.iterdir()
+                          if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        except OSError:
+            near = []
+        # the same name with another image suffix (plot.png for plot.svg), or a close name (the
+        # stems compared: ".svg" alike in both would make unrelated names look close)
+        close = next((n for n in near if Path(n).stem == target.stem), None)
+        if close is None:
+            stems = {Path(n).stem: n for n in near if Path(n).suffix.lower() == target.suffix.lower()}
+            close = stems.get(close_match(target.stem, stems) or "")
+        if close:
+            candidates = [url[:len(url) - len(url.rsplit("/", 1)[-1])] + close]
+    # only a path this check would take: inside the book, of a plain name
+    usable = [c for c in sorted(candidates, key=lambda c: (c.count("/"), c))
+              if c != url and refuse_path(c, source, root)[1] is None]
+    return f"; did you mean {usable[0]!r}?" if usable else ""
 
 
 def refuse_path(url: str, source: Path, root: Path) -> tuple[Path | None, str | None]:
@@ -132,22 +179,30 @@ def validate(book: Book, editions: list[Edition]) -> Report:
             else:
                 labels[key] = label.pos
     questions = book.questions
+    unread = _NotLoaded(book)
     for s, _ in scans:
         for ref in s.refs:
             if ref.kind == "q":
                 if ref.target not in questions:
-                    report.error(ref.pos, f"reference @q:{ref.target}: no question has the id {ref.target!r}")
+                    tail = unread.question(ref.target)
+                    if tail is not None:
+                        report.error(ref.pos, f"reference @q:{ref.target}: no question has the id {ref.target!r}"
+                                     + (tail or did_you_mean(ref.target, questions)))
             elif (ref.kind, ref.target) not in labels:
-                report.error(ref.pos, f"reference @{ref.kind}:{ref.target}: no {_KIND_NAMES[ref.kind]} "
-                             f"is labelled {{#{ref.kind}:{ref.target}}}")
+                tail = unread.label(ref.kind, ref.target)
+                if tail is not None:
+                    same_kind = [f"@{kind}:{name}" for kind, name in labels if kind == ref.kind]
+                    report.error(ref.pos, f"reference @{ref.kind}:{ref.target}: no {_KIND_NAMES[ref.kind]} "
+                                 f"is labelled {{#{ref.kind}:{ref.target}}}"
+                                 + (tail or did_you_mean(f"@{ref.kind}:{ref.target}", same_kind)))
     _check_images(scans, root, report)
     label_chapters = {(label.kind, label.id): chapter_of[id(s)] for s, _ in scans for label in s.labels}
     target_chapters = {**{("q", qid): chapter for qid, chapter in placed_in.items()}, **label_chapters}
     _check_subset_references([(s, chapter_of[id(s)]) for s, _ in scans], target_chapters, editions, report)
 
-    _check_placement(book, report)
+    _check_placement(book, report, unread)
     _check_groups(book, report)
-    _check_interviews(book, report)
+    _check_interviews(book, report, unread)
     _check_editions(book, editions, report)
     return report
 
@@ -219,11 +274,12 @@ def _image_problem(url: str, in_code: bool, source: Path, root: Path) -> str | N
     return resolve_image(url, source, root)[1]
 
 
-def _check_placement(book: Book, report: Report) -> None:
+def _check_placement(book: Book, report: Report, unread: "_NotLoaded") -> None:
     counts = Counter(q.id for t in book.topics.values() for q in t.questions)
     duplicates = {qid for qid, n in counts.items() if n > 1}
     placed: dict[str, Pos] = {}
     topic_placed: set[str] = set()
+    topic_meant: set[str] = set()  # topics a block misspells
     interviews_placed: dict[str, Pos] = {}
     for chapter in book.chapters:
         for block in chapter.blocks:
@@ -237,12 +293,16 @@ def _check_placement(book: Book, report: Report) -> None:
                     continue  # the file is there but could not be read: its own errors say why
                 if topic is None:
                     report.error(block.pos, f"unknown topic {topic_id!r}; topics are: "
-                                 + (", ".join(sorted(book.topics)) or "none (no questions/*.yaml)"))
+                                 + (", ".join(sorted(book.topics)) or "none (no questions/*.yaml)")
+                                 + did_you_mean(topic_id, book.topics))
+                    # the topic it means is placed once the name is right: not "never placed" too
+                    topic_meant.add(close_match(topic_id, book.topics) or "")
                     continue
                 topic_placed.add(topic_id)
                 chosen = select_questions(topic, block.attrs)
                 if not chosen:
-                    report.warning(block.pos, f"this questions block places no question of topic {topic_id!r}")
+                    report.warning(block.pos, f"this questions block places no question of topic {topic_id!r}"
+                                   + _block_misses(topic, block.attrs))
                 for q in chosen:
                     if q.id in duplicates:
                         continue  # reported as a duplicate id; "placed twice" would say it again
@@ -253,15 +313,20 @@ def _check_placement(book: Book, report: Report) -> None:
             elif block.kind == "interview":
                 iid = block.attrs.get("id")
                 if iid not in book.interviews:
-                    report.error(block.pos, f"unknown interview {iid!r}; interviews are: "
-                                 + (", ".join(sorted(book.interviews)) or "none (no questions/interviews.yaml)"))
+                    tail = unread.interview(str(iid))
+                    if tail is not None:
+                        report.error(block.pos, f"unknown interview {iid!r}; interviews are: "
+                                     + (", ".join(sorted(book.interviews)) or "none (no questions/interviews.yaml)")
+                                     + (tail or did_you_mean(str(iid), book.interviews)))
                 elif iid in interviews_placed:
                     report.error(block.pos, f"interview {iid!r} is placed twice (also at {interviews_placed[iid]})")
                 else:
                     interviews_placed[iid] = block.pos
-    if _unread_chapters(book):
+    if _unread_chapters(book) or _misnamed_chapters(book):
         return  # a chapter that could not be read may hold the blocks: "never placed" would mislead
     for topic in book.topics.values():
+        if topic.id in topic_meant - topic_placed:
+            continue
         if topic.id not in topic_placed:
             report.error(topic.pos, f"topic {topic.id!r} is never placed: add "
                          f"'::: {{.questions topic=\"{topic.id}\"}}' and ':::' to a chapter")
@@ -269,6 +334,19 @@ def _check_placement(book: Book, report: Report) -> None:
         for q in topic.questions:
             if q.id not in placed and q.id not in duplicates:
                 report.error(q.pos, f"question {q.id!r} is placed by no questions block of topic {topic.id!r}")
+
+
+def _block_misses(topic, attrs: dict) -> str:
+    """The tail "; did you mean ...?" for a block's tags or group that no question of its topic has."""
+    tags = {t for q in topic.questions for t in q.tags}
+    groups = {q.group for q in topic.questions if q.group}
+    wanted = [t.strip() for t in attrs.get("tags", "").split(",") if t.strip()]
+    missing = [t for t in wanted if t not in tags]
+    if missing and len(missing) == len(wanted):
+        return did_you_mean(missing, sorted(tags))
+    if attrs.get("group") and attrs["group"] not in groups:
+        return did_you_mean(attrs["group"], sorted(groups))
+    return ""
 
 
 def _check_groups(book: Book, report: Report) -> None:
@@ -296,20 +374,120 @@ def _unread_chapters(book: Book) -> list[str]:
             if name not in loaded and "/" not in name and (book.root / "book" / "chapters" / name).exists()]
 
 
+def _stray_chapters(book: Book) -> list[str]:
+    """Chapter files in book/chapters/ that book.yaml does not list (each an error of its own)."""
+    cdir = book.root / "book" / "chapters"
+    listed = {name for part in book.meta.parts for name, _ in part.chapters}
+    return sorted(p.name for p in cdir.glob("*.md") if p.name not in listed) if cdir.is_dir() else []
+
+
+def _misnamed_chapters(book: Book) -> dict[str, str]:
+    """Chapters listed but missing for which an unlisted file of a close name is there (a typo in
+    book.yaml, or a renamed file), and that file: it may hold the blocks and labels looked for."""
+    loaded = {c.file for c in book.chapters}
+    strays = _stray_chapters(book)
+    unread = set(_unread_chapters(book))
+    out = {}
+    for part in book.meta.parts:
+        for name, _ in part.chapters:
+            base = name.replace("\\", "/").rsplit("/", 1)[-1]
+            meant = base if base in strays else close_match(base, strays)
+            if name not in loaded | unread and meant:
+                out[name] = meant
+    return out
+
+
+# an `id:` key in YAML text: at the start of a line (or of a list item) or in a flow mapping
+_RAW_ID = re.compile(r"""(?m)(?:^[ \t]*(?:-[ \t]+)*|[{,][ \t]*)id:[ \t]*["']?([\w.-]+)""")
+
+
+class _NotLoaded:
+    """What the book's sources that could not be read, or were read only in part, would define.
+
+    A name unknown only because the file that has it could not be read (a YAML syntax error, a
+    question that is not a mapping...) is a follow-on error, left out: the file's own errors say
+    why. When a file could not be read at all (not UTF-8, too large...), a message about an unknown
+    name says so. Each method returns None to leave the error out, else a tail for its message
+    ("" when no file is to blame).
+    """
+
+    def __init__(self, book: Book):
+        self.book = book
+
+    @cached_property
+    def _question_files(self) -> list[tuple[Path, str | None, set[str]]]:
+        """Every topic file and interviews.yaml: its text (None: unreadable) and the ids loaded from it."""
+        book = self.book
+        qdir = book.root / "questions"
+        out = []
+        for path in (sorted(qdir.glob("*.yaml")) + sorted(qdir.glob("*.yml")) if qdir.is_dir() else []):
+            if path.name == "discarded.yaml":
+                continue  # its questions cannot be referred to or asked in an interview anyway
+            if path.name == "interviews.yaml":
+                loaded = set(book.interviews)
+            else:
+                topic = book.topics.get(path.stem)
+                loaded = {q.id for q in topic.questions} if topic and topic.path == path else set()
+            out.append((path, read_text(path, Report(), book.root), loaded))
+        return out
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.book.root).as_posix()
+
+    def _lost(self, wanted: str, interviews: bool) -> str | None:
+        unreadable = []
+        for path, text, loaded in self._question_files:
+            if (path.name == "interviews.yaml") != interviews:
+                continue
+            if text is None:
+                unreadable.append(self._name(path))
+            elif wanted not in loaded and wanted in _RAW_ID.findall(text):
+                return None
+        return f" ({', '.join(unreadable)} could not be read)" if unreadable else ""
+
+    def question(self, qid: str) -> str | None:
+        return self._lost(qid, interviews=False)
+
+    def interview(self, iid: str) -> str | None:
+        return self._lost(iid, interviews=True)
+
+    def label(self, kind: str, name: str) -> str | None:
+        book = self.book
+        pattern = re.compile(r"\{[^{}\n]*?#" + re.escape(f"{kind}:{name}") + r"(?![\w-])[^{}\n]*\}")
+        for path, text, loaded in self._question_files:
+            if text is not None and path.name != "interviews.yaml" and pattern.search(text) \
+                    and set(_RAW_ID.findall(text)) - loaded:
+                return None  # in a question that was not loaded
+        unread = [f"book/chapters/{name}" for name in _unread_chapters(book)]
+        if unread:
+            return f" ({', '.join(unread)} could not be read)"
+        meant = _misnamed_chapters(book)
+        for stray in _stray_chapters(book):
+            text = read_text(book.root / "book" / "chapters" / stray, Report(), book.root)
+            if text is not None and pattern.search(text):
+                if stray in meant.values():
+                    return None  # the file book.yaml means by a name misspelt: that error says it
+                return f" (book/chapters/{stray} has it, but book.yaml does not list that file)"
+        return ""
+
+
 def _topic_file_exists(book: Book, topic_id: str) -> bool:
     if not re.fullmatch(r"[\w-]+", topic_id):
         return False
     return any((book.root / "questions" / f"{topic_id}{suffix}").is_file() for suffix in (".yaml", ".yml"))
 
 
-def _check_interviews(book: Book, report: Report) -> None:
+def _check_interviews(book: Book, report: Report, unread: "_NotLoaded") -> None:
     questions = book.questions
     for interview in book.interviews.values():
         used: dict[str, Pos] = {}
         for rnd in interview.rounds:
             for qid, pos in rnd.questions:
                 if qid not in questions:
-                    report.error(pos, f"interview {interview.id!r} names unknown question {qid!r}")
+                    tail = unread.question(qid)
+                    if tail is not None:
+                        report.error(pos, f"interview {interview.id!r} names unknown question {qid!r}"
+                                     + (tail or did_you_mean(qid, questions)))
                 elif qid in used:
                     report.error(pos, f"interview {interview.id!r} names question {qid!r} twice")
                 used[qid] = pos
@@ -323,7 +501,7 @@ def _check_editions(book: Book, editions: list[Edition], report: Report) -> None
         for name in edition.chapters or ():
             if name not in names:
                 report.error(edition.pos or book.meta.pos, f"edition {edition.name!r} names chapter {name!r}, "
-                             "which book.yaml does not list")
+                             "which book.yaml does not list" + did_you_mean(name, sorted(names)))
     printing = [e.name for e in editions if e.answers != "none"]
     for topic in book.topics.values():
         for q in topic.questions:

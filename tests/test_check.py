@@ -169,3 +169,149 @@ def test_reference_out_of_a_chapter_subset_is_a_warning(mini):
     assert found == ["book/chapters/basics.md:3:42: warning: reference @sec:intro points into intro.md, which the "
                      "'draft' edition leaves out: it reads \"(not in this draft)\" there"], found
     assert diagnostics(mini, "release") == []
+
+
+# ---- close misses: "did you mean" -----------------------------------------------------------------
+
+DID_YOU_MEAN = {
+    "question id in @q": (
+        lambda r: edit(r, "book/chapters/intro.md", "See @q:mean-median", "See @q:mean-medain"),
+        "book/chapters/intro.md:14:5: error: reference @q:mean-medain: no question has the id 'mean-medain'; "
+        "did you mean 'mean-median'?"),
+    "label in @sec": (
+        lambda r: edit(r, "book/chapters/basics.md", "in @sec:intro.", "in @sec:intor."),
+        "book/chapters/basics.md:3:42: error: reference @sec:intor: no section is labelled {#sec:intor}; "
+        "did you mean '@sec:intro'?"),
+    "question id in an interview round": (
+        lambda r: edit(r, "questions/interviews.yaml", "[var-scale, coin-fair]", "[var-scale, coin-fiar]"),
+        "questions/interviews.yaml:6:46: error: interview 'screen' names unknown question 'coin-fiar'; "
+        "did you mean 'coin-fair'?"),
+    "topic of a block": (
+        lambda r: edit(r, "book/chapters/basics.md", 'topic="stats"', 'topic="stat"'),
+        "book/chapters/basics.md:5:1: error: unknown topic 'stat'; topics are: stats; did you mean 'stats'?"),
+    "interview of a block": (
+        lambda r: edit(r, "book/chapters/basics.md", 'id="screen"', 'id="scren"'),
+        "book/chapters/basics.md:10:1: error: unknown interview 'scren'; interviews are: screen; "
+        "did you mean 'screen'?"),
+    "chapter of an edition": (
+        lambda r: edit(r, "book/book.yaml", "chapters: [basics.md], watermark", "chapters: [basic.md], watermark"),
+        "book/book.yaml:14:3: error: edition 'draft' names chapter 'basic.md', which book.yaml does not list; "
+        "did you mean 'basics.md'?"),
+    "image of a close name": (
+        lambda r: edit(r, "book/chapters/intro.md", "../images/dot.svg", "../images/dots.svg"),
+        "book/chapters/intro.md:16:1: error: image '../images/dots.svg' not found; did you mean '../images/dot.svg'?"),
+}
+
+
+def test_block_tags_and_group_misspelt(mini):
+    edit(mini, "book/chapters/basics.md", '{.questions topic="stats"}', '{.questions topic="stats" tags="descriptiv"}')
+    assert "book/chapters/basics.md:5:1: warning: this questions block places no question of topic 'stats'; " \
+           "did you mean 'descriptive'?" in diagnostics(mini, "release")
+    edit(mini, "book/chapters/basics.md", 'tags="descriptiv"', 'group="Testin"')
+    assert "book/chapters/basics.md:5:1: warning: this questions block places no question of topic 'stats'; " \
+           "did you mean 'Testing'?" in diagnostics(mini, "release")
+
+
+@pytest.mark.parametrize("case", list(DID_YOU_MEAN))
+def test_close_misses_get_did_you_mean(mini, case):
+    change, expected = DID_YOU_MEAN[case]
+    change(mini)
+    assert [d for d in diagnostics(mini) if ": error: " in d] == [expected]
+
+
+def test_chapter_file_name_misspelt_is_one_error(mini):
+    """book.yaml lists intro.md, the file is introduction.md: one error, not also "not listed", and
+    no follow-on from the chapter not read (its labels, the topics its blocks place)."""
+    (mini / "book/chapters/intro.md").rename(mini / "book/chapters/introduction.md")
+    assert diagnostics(mini, "release") == [
+        "book/book.yaml:9:16: error: chapter 'intro.md' is listed but book/chapters/intro.md does not exist; "
+        "did you mean 'introduction.md'?"]
+    (mini / "book/chapters/introduction.md").rename(mini / "book/chapters/intro.md")
+    (mini / "book/chapters/basics.md").rename(mini / "book/chapters/basic.md")  # it places every block
+    assert [d for d in diagnostics(mini, "release") if ": error: " in d] == [
+        "book/book.yaml:11:16: error: chapter 'basics.md' is listed but book/chapters/basics.md does not exist; "
+        "did you mean 'basic.md'?"]
+
+
+def test_chapter_listed_with_its_folder(mini):
+    edit(mini, "book/book.yaml", "chapters: [intro.md]", "chapters: [chapters/intro.md]")
+    assert diagnostics(mini, "release") == [
+        "book/book.yaml:9:16: error: chapter 'chapters/intro.md' must be a file name ending in .md inside "
+        "book/chapters/; did you mean 'intro.md'?"]
+
+
+@pytest.mark.parametrize("where, url, expected", [
+    # chapters resolve image paths from their own folder
+    ("book/chapters/intro.md", "images/dot.svg", "'images/dot.svg' not found; did you mean '../images/dot.svg'?"),
+    ("book/chapters/intro.md", "dot.svg", "'dot.svg' not found; did you mean '../images/dot.svg'?"),
+    ("book/chapters/intro.md", "../images/Dot.svg", "'../images/Dot.svg' not found; did you mean '../images/dot.svg'?"),
+    # question text from questions/
+    ("questions/stats.yaml", "../images/dot.svg", "'../images/dot.svg' not found; did you mean '../book/images/dot.svg'?"),
+])
+def test_missing_image_found_elsewhere_gets_the_path_to_write(mini, where, url, expected):
+    if where == "book/chapters/intro.md":
+        edit(mini, where, "../images/dot.svg", url)
+    else:
+        edit(mini, where, "      When is the median", f"      ![A dot.]({url}) When is the median")
+    errors = [d for d in diagnostics(mini, "release") if ": error: " in d]
+    assert len(errors) == 1 and errors[0].startswith(where) and errors[0].endswith(expected), errors
+
+
+def test_missing_image_not_suggested_from_outputs_cache_or_hidden_folders(mini):
+    edit(mini, "book/chapters/intro.md", "../images/dot.svg", "../images/plot.svg")
+    for folder in ("dist/release/html/images", ".bookbuild-cache", ".git", "book/.drafts"):
+        (mini / folder).mkdir(parents=True, exist_ok=True)
+        (mini / folder / "plot.svg").write_text((mini / "book/images/dot.svg").read_text())
+    assert [d for d in diagnostics(mini, "release") if ": error: " in d] == [
+        "book/chapters/intro.md:16:1: error: image '../images/plot.svg' not found"]
+    (mini / "book/figures").mkdir()
+    (mini / "book/figures/plot.svg").write_text((mini / "book/images/dot.svg").read_text())
+    assert [d for d in diagnostics(mini, "release") if ": error: " in d] == [
+        "book/chapters/intro.md:16:1: error: image '../images/plot.svg' not found; did you mean '../figures/plot.svg'?"]
+
+
+# ---- errors that only follow from a file that could not be read are left out, or say so -----------
+
+def test_topic_file_with_a_yaml_error_brings_no_follow_on_errors(mini):
+    # @q: references to its questions (in chapters and in another file's answers), interview rounds
+    # naming them, the block placing its topic: all of them would be "unknown"
+    edit(mini, "questions/stats.yaml", "    difficulty: easy\n", "    difficulty: [easy\n")
+    assert [d for d in diagnostics(mini, "release") if ": error: " in d] == [
+        "questions/stats.yaml:7:10: error: YAML syntax error: the list opened with '[' on line 6 is not closed: "
+        "add ']', or quote text that starts with '['"]
+
+
+def test_a_question_that_could_not_be_read_brings_no_follow_on_errors(mini):
+    # the question is a list, not a mapping: the rest of its file is read, references to it
+    # (an interview round here) are left out
+    path = mini / "questions/stats.yaml"
+    head, item = path.read_text().split("  - id: coin-fair\n")
+    path.write_text(head + "  - - id: coin-fair\n" + "".join("  " + line for line in item.splitlines(True)))
+    assert [d for d in diagnostics(mini, "release") if ": error: " in d] == [
+        "questions/stats.yaml:23:5: error: a question must be a mapping of keys to values, not a list"]
+
+
+def test_unknown_names_say_which_file_could_not_be_read(mini):
+    # not UTF-8: its text cannot be looked at, so an unknown id says why it may be unknown
+    path = mini / "questions/stats.yaml"
+    path.write_bytes(path.read_bytes() + b"\xff\n")
+    found = [d for d in diagnostics(mini, "release") if ": error: " in d]
+    assert "book/chapters/intro.md:14:5: error: reference @q:mean-median: no question has the id 'mean-median' " \
+           "(questions/stats.yaml could not be read)" in found, found
+    assert "questions/interviews.yaml:5:38: error: interview 'screen' names unknown question 'mean-median' " \
+           "(questions/stats.yaml could not be read)" in found, found
+    assert not any("unknown topic" in d for d in found), found
+
+
+def test_interviews_file_with_a_yaml_error_brings_no_unknown_interview(mini):
+    edit(mini, "questions/interviews.yaml", "  - id: screen\n", "  - id: screen\n  bad: [\n")
+    errors = [d for d in diagnostics(mini, "release") if ": error: " in d]
+    assert len(errors) == 1 and errors[0].startswith("questions/interviews.yaml:3:"), errors
+
+
+def test_labels_in_a_chapter_that_could_not_be_read(mini):
+    path = mini / "book/chapters/intro.md"
+    path.write_bytes(path.read_bytes() + b"\xff\n")
+    found = [d for d in diagnostics(mini, "release") if ": error: " in d]
+    assert "book/chapters/basics.md:3:42: error: reference @sec:intro: no section is labelled {#sec:intro} " \
+           "(book/chapters/intro.md could not be read)" in found, found

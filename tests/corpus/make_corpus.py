@@ -202,11 +202,11 @@ CASES = [
 
     # --- references --------------------------------------------------------------------------------
     Case("28-dangling-q", chapter("See @q:frist.\n"), 1, [
-        "book/chapters/intro.md:10:5: error: reference @q:frist: no question has the id 'frist'"]),
+        "book/chapters/intro.md:10:5: error: reference @q:frist: no question has the id 'frist'; did you mean 'first'?"]),
     Case("29-dangling-sec", chapter("As @sec:intr says.\n"), 1, [
-        "book/chapters/intro.md:10:4: error: reference @sec:intr: no section is labelled {#sec:intr}"]),
+        "book/chapters/intro.md:10:4: error: reference @sec:intr: no section is labelled {#sec:intr}; did you mean '@sec:intro'?"]),
     Case("30-dangling-fig-in-answer", topic("      Two.\n", "      Two, as @fig:dots shows.\n"), 1, [
-        "questions/topic.yaml:8:15: error: reference @fig:dots: no figure is labelled {#fig:dots}"]),
+        "questions/topic.yaml:8:15: error: reference @fig:dots: no figure is labelled {#fig:dots}; did you mean '@fig:dot'?"]),
     Case("31-dangling-tbl", chapter("The numbers are in table [-@tbl:sizes].\n"), 1, [
         "book/chapters/intro.md:10:28: error: reference @tbl:sizes: no table is labelled {#tbl:sizes}"]),
 
@@ -297,7 +297,7 @@ CASES = [
         "book/chapters/intro.md:8:1: error: this questions block is inside raw HTML (a comment, <script>, <pre>...) "
         "opened above; close that first"]),
     Case("59-unknown-topic-in-block", chapter('::: {.questions topic="topics"}\n:::\n'), 1, [
-        "book/chapters/intro.md:10:1: error: unknown topic 'topics'; topics are: topic"]),
+        "book/chapters/intro.md:10:1: error: unknown topic 'topics'; topics are: topic; did you mean 'topic'?"]),
     Case("60-chapter-without-title", {"book/chapters/intro.md": INTRO.replace("# Introduction {#sec:intro}\n", "")}, 1, [
         "book/chapters/intro.md:1:1: error: chapter has no title: start it with a '# Title' line"]),
     Case("61-chapter-listed-twice", book("chapters: [intro.md]", "chapters: [intro.md, intro.md]"), 1, [
