@@ -241,6 +241,30 @@ def serve(root, port, edition, answers) -> None:
         fail(exc)
 
 
+def _one_line(ctx, param, value: str | None) -> str | None:
+    from .starter import check_text
+
+    try:
+        return None if value is None else check_text(value, param.name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", callback=_one_line, help="The book's title (default: the starter book's).")
+@click.option("--author", callback=_one_line, help="The author, as the title page prints it.")
+def new(directory, title, author) -> None:
+    """Start a book in DIRECTORY (new or empty): a small book that uses every feature once."""
+    from .starter import new_book
+
+    try:
+        made = new_book(directory, title, author)
+    except BookError as exc:
+        fail(exc)
+    click.echo(made.summary(str(directory)))
+
+
 def run() -> None:
     """The command line as a program (build.py, the `bookbuild` script).
 
