@@ -8,16 +8,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from . import fileformat
 from .errors import Pos, Report, close_match, did_you_mean
+from .fileformat import ID_PATTERN, Shape
 from .markdown import _HEADING, code_lines, raw_lines
 from .model import (
-    ANSWER_MODES, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES,
     Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, Question, Resource, Round,
     Text, Topic,
 )
 from .sources import Y, load_yaml, read_text
 
-ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ID_RE = re.compile(ID_PATTERN)
 RESERVED_FILES = ("interviews.yaml", "discarded.yaml")
 # matched against the line with its trailing spaces removed: no two `\s*` around `:*` to backtrack over
 _BLOCK_OPEN = re.compile(r"^(:{3,})[ \t]*(?:\{([^{}]*)\}|([A-Za-z][\w-]*))(?:[ \t]*:+)?$")
@@ -36,31 +37,46 @@ class _Schema:
     def __init__(self, report: Report):
         self.report = report
 
-    def mapping(self, y: Y | None, what: str, required: dict[str, type | tuple],
-                optional: dict[str, type | tuple]) -> dict[str, Y] | None:
+    def mapping(self, y: Y | None, shape: Shape, what: str | None = None,
+                meant: dict[str, Pos] | None = None) -> dict[str, Y] | None:
+        """The keys of `y` that are allowed by `shape` and of the right type; every other is reported.
+
+        A misspelt key (`anwser:`) is reported once, with the key it was meant to be, and is not also
+        a missing one; `meant` receives those keys (the key meant → where the misspelling is).
+        """
+        meant = {} if meant is None else meant
         if y is None:
             return None
+        what = what or shape.what
         if not isinstance(y.value, dict):
             self.report.error(y.pos, f"{what} must be a mapping of keys to values, not {_kind(y.value)}")
             return None
-        allowed = {**required, **optional}
+        allowed = {k.name: k for k in shape.keys}
         out: dict[str, Y] = {}
-        for key, value in y.value.items():
-            key_pos = getattr(value, "key_pos", value.pos)
-            if key not in allowed:
-                self.report.error(key_pos, f"unknown key {key!r} in {what}; expected one of: "
-                                  + ", ".join(allowed))
+        for name, value in y.value.items():
+            key = allowed.get(name)
+            if key is None:
+                key_pos = getattr(value, "key_pos", value.pos)
+                self.report.error(key_pos, f"unknown key {name!r} in {what}"
+                                  + (did_you_mean(name, allowed) or "; expected one of: " + ", ".join(allowed)))
+                close = close_match(name, allowed)
+                if close and close not in y.value:
+                    meant[close] = key_pos
                 continue
-            expected = allowed[key]
-            if value.value is None and key in optional:
+            if value.value is None and not key.required:
                 continue
-            if not isinstance(value.value, expected) or (isinstance(value.value, bool) and bool not in _tuple(expected)):
-                self.report.error(value.pos, f"{what}: {key!r} must be {_describe(expected)}, not {_kind(value.value)}")
+            # YAML's true/false are ints to Python, and no key here takes them
+            if not isinstance(value.value, key.python_types) or isinstance(value.value, bool):
+                self.report.error(value.pos, f"{what}: {name!r} must be {_describe(key)}, not {_kind(value.value)}")
                 continue
-            out[key] = value
-        for key in required:
-            if key not in y.value:
-                self.report.error(y.pos, f"{what} is missing the required key {key!r}")
+            if key.choices and value.value not in key.choices:
+                self.report.error(value.pos, f"{name} {value.value!r} is not one of {', '.join(key.choices)}"
+                                  + did_you_mean(str(value.value), key.choices))
+                continue
+            out[name] = value
+        for key in shape.keys:
+            if key.required and key.name not in y.value and key.name not in meant:
+                self.report.error(y.pos, f"{what} is missing the required key {key.name!r}")
         return out
 
     def strings(self, y: Y, what: str) -> list[tuple[str, Pos]]:
@@ -73,14 +89,12 @@ class _Schema:
         return out
 
 
-def _tuple(t) -> tuple:
-    return t if isinstance(t, tuple) else (t,)
+_TYPE_WORDS = {"text": "text", "number": "a number", "date": "a date (YYYY-MM-DD)", "list": "a list",
+               "mapping": "a mapping"}
 
 
-def _describe(t) -> str:
-    names = {str: "text", int: "a number", float: "a number", list: "a list", dict: "a mapping",
-             bool: "true or false", dt.date: "a date (YYYY-MM-DD)"}
-    return " or ".join(dict.fromkeys(names.get(x, x.__name__) for x in _tuple(t)))
+def _describe(key: fileformat.Key) -> str:
+    return " or ".join(_TYPE_WORDS[t] for t in key.types)
 
 
 def _kind(value: Any) -> str:
@@ -141,11 +155,18 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
     if not path.is_file():
         report.error(Pos(str(path)), "book/book.yaml not found: is this a book root? (use --book DIR)")
         return None
-    y = load_yaml(path, report, root, needs="at least title: and parts:")
-    m = schema.mapping(y, "book.yaml", {"title": str, "parts": list},
-                       {"slug": str, "author": str, "language": str, "identifier": str,
-                        "version": (str, int, float), "date": dt.date, "pdf": dict, "editions": dict})
-    if m is None or "title" not in m or "parts" not in m:
+    y = load_yaml(path, report, root, needs="at least title: and parts: (or chapters:)")
+    m = schema.mapping(y, fileformat.BOOK)
+    if m is None or "title" not in m:
+        return None
+    if ("parts" in m) == ("chapters" in m):
+        if "parts" in m:  # at the later of the two keys
+            where = max((getattr(m[k], "key_pos", m[k].pos) for k in ("parts", "chapters")), key=lambda p: p.line)
+            report.error(where, "book.yaml has both parts: and chapters:; keep one: parts: (chapters grouped "
+                         "under part titles) or chapters: (a book without parts)")
+        else:
+            report.error(y.pos, "book.yaml needs parts: (chapters grouped under part titles) or chapters: "
+                         "(a book without parts)")
         return None
     title = str(m["title"].value)
     slug = str(m["slug"].value) if "slug" in m else slugify(title)
@@ -154,24 +175,27 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
         slug = slugify(slug)
     page_size = "a4"
     if "pdf" in m:
-        pdf = schema.mapping(m["pdf"], "book.yaml pdf", {}, {"page_size": str})
+        pdf = schema.mapping(m["pdf"], fileformat.PDF)
         if pdf and "page_size" in pdf:
             page_size = pdf["page_size"].value
-            if page_size not in PAGE_SIZES:
-                report.error(pdf["page_size"].pos, f"page_size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
-                page_size = "a4"
     parts = []
-    for item in m["parts"].value:
-        p = schema.mapping(item, "a part", {"title": str, "chapters": list}, {})
-        if p and "title" in p and "chapters" in p:
-            parts.append(Part(str(p["title"].value), tuple(schema.strings(p["chapters"], "a part's chapters")), item.pos))
-    if not parts:
-        report.error(m["parts"].pos, "book.yaml lists no parts with chapters")
+    if "chapters" in m:  # a book without parts: one untitled part holds every chapter
+        chapters = tuple(schema.strings(m["chapters"], "book.yaml chapters"))
+        if chapters:
+            parts.append(Part(None, chapters, m["chapters"].pos))
+        else:
+            report.error(m["chapters"].pos, "book.yaml lists no chapters")
+    else:
+        for item in m["parts"].value:
+            p = schema.mapping(item, fileformat.PART)
+            if p and "title" in p and "chapters" in p:
+                parts.append(Part(str(p["title"].value), tuple(schema.strings(p["chapters"], "a part's chapters")), item.pos))
+        if not parts:
+            report.error(m["parts"].pos, "book.yaml lists no parts with chapters")
     editions = {"release": Edition("release")}
     if "editions" in m:
         for name, e in m["editions"].value.items():
-            ed = schema.mapping(e, f"edition {name!r}", {},
-                                {"answers": str, "chapters": list, "watermark": str, "feedback": str, "url": str})
+            ed = schema.mapping(e, fileformat.EDITION, f"edition {name!r}")
             if ed is None:
                 continue
             if not ID_RE.match(name):
@@ -181,9 +205,6 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                 continue
             _check_edition_urls(ed, name, report)
             answers = ed["answers"].value if "answers" in ed else "appendix"
-            if answers not in ANSWER_MODES:
-                report.error(ed["answers"].pos, f"answers {answers!r} is not one of {', '.join(ANSWER_MODES)}")
-                answers = "appendix"
             chapters = tuple(c for c, _ in schema.strings(ed["chapters"], "an edition's chapters")) if "chapters" in ed else None
             editions[name] = Edition(name, answers, chapters,
                                      *(str(ed[k].value) if k in ed else None for k in ("watermark", "feedback", "url")),
@@ -214,12 +235,12 @@ def _load_topic(path: Path, root: Path, schema: _Schema) -> Topic | None:
         return None
     if not ID_RE.match(topic_id):
         report.error(Pos(str(path)), f"topic file name {path.name!r} must be lower-case letters, digits and dashes")
-    m = schema.mapping(y, "a topic file", {"title": str, "questions": list}, {"resources": list})
+    m = schema.mapping(y, fileformat.TOPIC)
     if m is None:
         return None
     resources = []
     for item in m["resources"].value if "resources" in m else []:
-        r = schema.mapping(item, "a resource", {"title": str, "url": str}, {"note": str})
+        r = schema.mapping(item, fileformat.RESOURCE)
         if r and "title" in r and "url" in r:
             resources.append(Resource(r["title"].value, r["url"].value, r["note"].value if "note" in r else "", item.pos))
     questions = []
@@ -232,22 +253,16 @@ def _load_topic(path: Path, root: Path, schema: _Schema) -> Topic | None:
 
 def _load_question(item: Y, topic: str, schema: _Schema) -> Question | None:
     report = schema.report
-    q = schema.mapping(item, "a question", {"id": str, "difficulty": str, "prompt": str},
-                       {"kind": str, "group": str, "hint": str, "answer": str, "flaw": str, "tags": list})
+    meant: dict[str, Pos] = {}
+    q = schema.mapping(item, fileformat.QUESTION, meant=meant)
     if q is None or "id" not in q:
         return None
     qid = q["id"].value
     if not ID_RE.match(qid):
         report.error(q["id"].pos, f"question id {qid!r} must be lower-case letters, digits and dashes")
     difficulty = q["difficulty"].value if "difficulty" in q else "medium"
-    if difficulty not in DIFFICULTIES:
-        report.error(q["difficulty"].pos, f"difficulty {difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
     kind = q["kind"].value if "kind" in q else "knowledge"
-    if kind not in KINDS:
-        report.error(q["kind"].pos, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     flaw = q["flaw"].value if "flaw" in q else None
-    if flaw is not None and flaw not in FLAWS:
-        report.error(q["flaw"].pos, f"flaw {flaw!r} is not one of {', '.join(FLAWS)}")
     for key in ("prompt", "answer", "hint", "group"):
         if key in q and not str(q[key].value).strip():
             report.error(q[key].pos, f"question {qid!r}: {key} is empty")
@@ -259,20 +274,20 @@ def _load_question(item: Y, topic: str, schema: _Schema) -> Question | None:
         id=qid, topic=topic, difficulty=difficulty, kind=kind, prompt=prompt,
         answer=_text(q.get("answer")), hint=_text(q.get("hint")),
         group=q["group"].value.strip() if "group" in q else None, flaw=flaw, tags=tags, pos=item.pos,
-        fields={k: getattr(v, "key_pos", v.pos) for k, v in q.items()})
+        fields={k: getattr(v, "key_pos", v.pos) for k, v in q.items()}, misspelt=meant)
 
 
 def _load_interviews(path: Path, root: Path, schema: _Schema) -> dict[str, Interview]:
     y = load_yaml(path, schema.report, root, needs="interviews:")
-    m = schema.mapping(y, "interviews.yaml", {"interviews": list}, {})
+    m = schema.mapping(y, fileformat.INTERVIEWS)
     out: dict[str, Interview] = {}
     for item in m["interviews"].value if m and "interviews" in m else []:
-        i = schema.mapping(item, "an interview", {"id": str, "title": str, "rounds": list}, {})
+        i = schema.mapping(item, fileformat.INTERVIEW)
         if not i or not {"id", "title", "rounds"} <= i.keys():
             continue
         rounds = []
         for r_item in i["rounds"].value:
-            r = schema.mapping(r_item, "an interview round", {"title": str, "questions": list}, {})
+            r = schema.mapping(r_item, fileformat.ROUND)
             if r and "title" in r and "questions" in r:
                 rounds.append(Round(r["title"].value, tuple(schema.strings(r["questions"], "a round's questions")), r_item.pos))
         iid = i["id"].value
@@ -288,10 +303,10 @@ def _load_interviews(path: Path, root: Path, schema: _Schema) -> dict[str, Inter
 
 def _load_discarded(path: Path, root: Path, schema: _Schema) -> tuple[Discarded, ...]:
     y = load_yaml(path, schema.report, root, needs="discarded:")
-    m = schema.mapping(y, "discarded.yaml", {"discarded": list}, {})
+    m = schema.mapping(y, fileformat.DISCARDED_FILE)
     out = []
     for item in m["discarded"].value if m and "discarded" in m else []:
-        d = schema.mapping(item, "a discarded question", {"id": str, "prompt": str, "reason": str}, {})
+        d = schema.mapping(item, fileformat.DISCARDED)
         if d and {"id", "prompt", "reason"} <= d.keys():
             if not ID_RE.match(d["id"].value):
                 schema.report.error(d["id"].pos, f"question id {d['id'].value!r} must be lower-case letters, "
@@ -321,7 +336,8 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
     meant = {name: meant_file(name) for name in listed if name not in present}
     for name in unlisted:
         if name not in meant.values():
-            report.error(Pos(str(cdir / name)), f"chapter file {name} is not listed in book/book.yaml parts")
+            listing = "parts" if any(part.title is not None for part in meta.parts) else "chapters"
+            report.error(Pos(str(cdir / name)), f"chapter file {name} is not listed in book/book.yaml {listing}")
     chapters = []
     for name, pos in listed.items():
         path = cdir / name

@@ -46,6 +46,7 @@ class Question:
     tags: tuple[str, ...]
     pos: Pos
     fields: dict = field(default_factory=dict, compare=False, hash=False)  # key -> Pos
+    misspelt: dict = field(default_factory=dict, compare=False, hash=False)  # key meant -> Pos of the misspelling
 
     def field_pos(self, key: str) -> Pos:
         return self.fields.get(key, self.pos)
@@ -106,7 +107,9 @@ class Edition:
 
 @dataclass(frozen=True)
 class Part:
-    title: str
+    """Chapters under a part title; a book without parts has one part whose title is None."""
+
+    title: str | None
     chapters: tuple[tuple[str, Pos], ...]
     pos: Pos
 

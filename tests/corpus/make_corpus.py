@@ -157,11 +157,13 @@ CASES = [
         "questions/topic.yaml:11:5: error: a question is missing the required key 'difficulty'"]),
     Case("15-book-yaml-is-a-list", {"book/book.yaml": "- title: Corpus Book\n- parts: []\n"}, 1, [
         "book/book.yaml:1:1: error: book.yaml must be a mapping of keys to values, not a list"]),
-    Case("16-unknown-keys", {**topic("    answer: |\n      Two.\n", "    anwser: |\n      Two.\n"),
+    Case("16-unknown-keys", {**topic("    answer: |\n      Two.\n", "    anwser: |\n      Two.\n",
+                                     "    prompt: |\n      What is two", "    promt: |\n      What is two"),
                              **book("author: Corpus Author", "autor: Corpus Author")}, 1, [
-        "book/book.yaml:2:1: error: unknown key 'autor' in book.yaml; expected one of: title, parts, chapters, ...",
-        "questions/topic.yaml:7:5: error: unknown key 'anwser' in a question; expected one of: id, difficulty, ...",
-        "questions/topic.yaml:3:5: error: question 'first' has no answer (the release edition prints answers)"]),
+        "book/book.yaml:2:1: error: unknown key 'autor' in book.yaml; did you mean 'author'?",
+        # the misspelt answer is not also a missing one, nor the misspelt prompt a missing key
+        "questions/topic.yaml:7:5: error: unknown key 'anwser' in a question; did you mean 'answer'?",
+        "questions/topic.yaml:11:5: error: unknown key 'promt' in a question; did you mean 'prompt'?"]),
     Case("17-missing-answer", topic("    answer: |\n      Four.\n", ""), 1, [
         "questions/topic.yaml:9:5: error: question 'second' has no answer (the release edition prints answers)"]),
     Case("18-duplicate-ids", {
