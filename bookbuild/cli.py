@@ -241,6 +241,22 @@ def serve(root, port, edition, answers) -> None:
         fail(exc)
 
 
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="schemas", show_default=True,
+              help="The folder to write them into.")
+def schema(out) -> None:
+    """Write the JSON Schemas of book.yaml, topic files, interviews.yaml and discarded.yaml."""
+    from .fileformat import write_schemas
+
+    try:
+        written = write_schemas(out)
+    except OSError as exc:
+        click.echo(f"error: cannot write the schemas into {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_BOOK)
+    for path in written:
+        click.echo(str(path))
+
+
 def _one_line(ctx, param, value: str | None) -> str | None:
     from .starter import check_text
 
