@@ -277,6 +277,8 @@ def test_a_book_without_author_gets_a_placeholder_and_a_warning(tmp_path):
         "book.json:1: book.json names no author; book.yaml says 'Unknown author' until you set author:"]
     meta = yaml.safe_load((tmp_path / "out" / "book" / "book.yaml").read_text())
     assert meta["author"] == "Unknown author" and meta["title"] == "src"  # no title anywhere: the folder's name
+    assert result.summary().startswith(f"imported 1 page into {tmp_path / 'out'}: 1 part, 1 chapter, 0 questions "
+                                       "(0 easy, 0 medium, 0 hard); 1 warning\n")
 
 
 def test_cli_imports_and_prints_a_summary(tmp_path):

@@ -63,7 +63,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from ..errors import BookError, Pos, Report
+from ..errors import BookError, Pos, Report, plural
 from ..markdown import is_remote
 from ..model import DIFFICULTIES
 from ..sources import read_text
@@ -289,8 +289,9 @@ class ImportResult:
         chapters = sum(len(p.chapters) for p in self.parts)
         counts = ", ".join(f"{n} {d}" for d, n in self.by_difficulty().items())
         warnings = len(self.report.warnings)
-        return (f"imported {len(self.pages)} pages into {self.out}: {len(self.parts)} parts, {chapters} chapters, "
-                f"{len(self.questions)} questions ({counts}); {warnings} warning{'s' if warnings != 1 else ''}\n"
+        return (f"imported {plural(len(self.pages), 'page')} into {self.out}: {plural(len(self.parts), 'part')}, "
+                f"{plural(chapters, 'chapter')}, {plural(len(self.questions), 'question')} ({counts}); "
+                f"{plural(warnings, 'warning')}\n"
                 f"next: python build.py check --book {self.out}")
 
 
