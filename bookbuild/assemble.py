@@ -2,7 +2,9 @@
 
 Each chapter's placement blocks are expanded by Jinja templates into Markdown, the chapter is
 parsed by pandoc (in a sandbox, chapter headings shifted below their part), and the chapters
-are joined under part headings. Numbering, references and answers are left to the filters.
+are joined under part headings (none in a book without parts, whose chapters stay level-2
+headings: every format splits and numbers them as in a book with parts). Numbering, references
+and answers are left to the filters.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
             loaded[name] = list(doc.content)
     blocks: list[pf.Block] = []
     for n, part in enumerate(book.meta.parts, 1):
-        blocks.append(pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"]))
+        if part.title is not None:  # a book without parts (top-level `chapters:`) has no part headings
+            blocks.append(pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"]))
         for name, _ in part.chapters:
             blocks.extend(loaded.get(name, ()))
     meta = book.meta

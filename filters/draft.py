@@ -35,10 +35,18 @@ def action(elem, doc):
     return None
 
 
+def _top_level(doc):
+    """The heading level of the book's top entries: 1 (parts), or 2 in a book without parts, whose
+    chapters (level 2) head the contents: a level-1 section would take them in as its children."""
+    parts = any(isinstance(b, pf.Header) and b.level == 1 and "part" in b.classes and "appendix" not in b.classes
+                for b in doc.content)
+    return 1 if parts else 2
+
+
 def _changes_section(doc):
     changes = doc.draft.get("changes") or {}
-    blocks = [pf.Header(*words("What changed since the last draft"), level=1, identifier="draft-changes",
-                        classes=["front-matter", "unnumbered"]),
+    blocks = [pf.Header(*words("What changed since the last draft"), level=_top_level(doc),
+                        identifier="draft-changes", classes=["front-matter", "unnumbered"]),
               pf.Para(*words(f"Draft {doc.draft.get('stamp', '')}."))]
     if not changes.get("since"):
         blocks.append(pf.Para(*words("This is the first draft: there is no earlier one to compare with.")))

@@ -27,6 +27,12 @@ class BuildContext:
     spare: list = field(default_factory=list, compare=False)  # the filtered document, for one builder alone
     cache: object | None = None  # the book's cache.Cache: builders keep what they may reuse there
 
+    @property
+    def flat(self) -> bool:
+        """A book without parts (top-level `chapters:` in book.yaml): its chapters, level-2 headings as
+        in a book with parts, have no level-1 heading above them."""
+        return all(part.title is None for part in self.book.meta.parts)
+
     def document(self) -> pf.Doc:
         """A copy of the filtered document for a builder to change (the document itself for the
         first builder to ask, when it was made in this build: loading it again from JSON takes
@@ -40,6 +46,21 @@ class BuildContext:
         """Before a builder's pandoc run on the whole book: the PDF's, when it is being made, first."""
         if self.pdf_workers is not None:
             self.pdf_workers.pandoc_free.wait()
+
+
+def chapters_at_top(doc: pf.Doc) -> None:
+    """A book without parts, for the EPUB and the HTML site: its chapters (and a draft's "What
+    changed") become level-1 headings, the rest keeps its level.
+
+    pandoc splits both at level 2 and below, but its EPUB writer puts a heading of its own, the
+    book's title, before a book that does not start with a level-1 heading (an empty chapter file,
+    with every chapter under it in the contents), and its chunked HTML writer counts levels from
+    the highest heading there is (in a book without a level-1 heading every section would be a
+    page). As level-1 headings, the chapters start a file or page each, their sections (level 3)
+    do not, and the answers' chapters (level 2) stay under their "Answers" (level 1)."""
+    for block in doc.content:
+        if isinstance(block, pf.Header) and block.level == 2 and {"chapter", "front-matter"} & set(block.classes):
+            block.level = 1
 
 
 def dump(doc: pf.Doc) -> str:

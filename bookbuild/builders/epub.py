@@ -14,7 +14,7 @@ from ..output import give_back_memory, temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..tree import change_image_urls, rewrite
-from .base import BuildContext, Builder, dump
+from .base import BuildContext, Builder, chapters_at_top, dump
 from .pdf import data_uri, embed_images
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
@@ -133,7 +133,8 @@ class EpubBuilder(Builder):
     name = "epub"
 
     def takes_document(self, ctx: BuildContext) -> bool:
-        return ctx.answers == "inline"  # else the book goes to pandoc as it is, images aside
+        # else the book goes to pandoc as it is, images aside
+        return ctx.answers == "inline" or ctx.flat
 
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
@@ -143,7 +144,10 @@ class EpubBuilder(Builder):
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
         if self.takes_document(ctx):
             doc = ctx.document()
-            answers_as_notes(doc)
+            if ctx.flat:
+                chapters_at_top(doc)
+            if ctx.answers == "inline":
+                answers_as_notes(doc)
             embed_images(doc, root)
             payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
             give_back_memory()

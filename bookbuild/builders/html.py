@@ -19,7 +19,7 @@ from ..pandoc import run_pandoc
 from ..search import index_script, search_entries
 from ..templating import find_template
 from ..tree import rewrite, to_json_text
-from .base import BuildContext, Builder, dump
+from .base import BuildContext, Builder, chapters_at_top, dump
 from .html_pages import BODY_END, BODY_START, blocks_for_pandoc, cut, marked, plan, put_back
 
 ASSETS = "_assets"
@@ -103,13 +103,21 @@ _HREF = re.compile(r'<a href="([^"#]*)(?:#[^"]*)?"')
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
-def _one_h1(main: str) -> str:
-    """Shift the page's headings so that its top heading (a chapter is an h2 in the book) is an h1."""
-    levels = [int(m.group(2)) for m in _HEADING.finditer(main)]
-    shift = min(levels, default=1) - 1
-    if not shift:
+def _one_h1(main: str, flat: bool = False) -> str:
+    """Shift the page's headings so that its top heading (a chapter is an h2 in the book) is an h1.
+
+    `flat`: a book without parts, whose chapters are h1s over h3 sections (chapters_at_top): the
+    headings under the top one move up to meet it (h1, h3, h4 become h1, h2, h3)."""
+    levels = sorted({int(m.group(2)) for m in _HEADING.finditer(main)})
+    top = levels[0] if levels else 1
+    gap = levels[1] - top - 1 if flat and len(levels) > 1 else 0
+    if top == 1 and not gap:
         return main
-    return _HEADING.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) - shift}", main)
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{_level(int(m.group(2)), top, gap)}", main)
+
+
+def _level(level: int, top: int, gap: int) -> int:
+    return level - (top - 1) - (gap if level > top else 0)
 
 
 def _mark_current(toc: str, page: str) -> str:
@@ -121,13 +129,14 @@ def _mark_current(toc: str, page: str) -> str:
     return toc
 
 
-def finish_pages(folder: Path, book_title: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Fix up every page pandoc wrote; the page of every id, and every page's title."""
+def finish_pages(folder: Path, book_title: str, flat: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    """Fix up every page pandoc wrote; the page of every id, and every page's title.
+    `flat`: a book without parts (see _one_h1)."""
     page_of: dict[str, str] = {}
     titles: dict[str, str] = {}
     for path in sorted(folder.glob("*.html")):
         text = path.read_text(encoding="utf-8").replace(BODY_START, "", 1).replace(BODY_END, "", 1)
-        text = _MAIN.sub(lambda m: _one_h1(m.group(0)), text, count=1)
+        text = _MAIN.sub(lambda m: _one_h1(m.group(0), flat), text, count=1)
         text = _TOC.sub(lambda m: _mark_current(m.group(0), path.name), text, count=1)
         path.write_text(text, encoding="utf-8")
         main = _MAIN.search(text)
@@ -149,6 +158,8 @@ class HtmlBuilder(Builder):
         doc = ctx.document()
         entries = search_entries(doc)
         prepare_questions(doc, ctx.answers)
+        if ctx.flat:
+            chapters_at_top(doc)
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-assets-") as stage:
                 # pandoc reads the images (it must not find the output folder already there)
@@ -177,7 +188,7 @@ class HtmlBuilder(Builder):
                 if (Path(stage) / ASSETS).is_dir():
                     shutil.copytree(Path(stage) / ASSETS, fresh / ASSETS, dirs_exist_ok=True)
             (fresh / "sitemap.json").unlink(missing_ok=True)
-            page_of, titles = finish_pages(fresh, ctx.book.meta.title)
+            page_of, titles = finish_pages(fresh, ctx.book.meta.title, ctx.flat)
             (fresh / SEARCH_INDEX).write_text(index_script(entries, page_of, titles), encoding="utf-8")
             for name in (STYLESHEET, SCRIPT):
                 shutil.copyfile(find_template(root, name), fresh / name)

@@ -323,8 +323,10 @@ class ParallelLayout:
         head, bodies, tail = parts
         self.lead_html = head + LEAD_BODY + tail
         self.any_hand = [i > 0 and bool(_ANY_HAND.match(b)) for i, b in enumerate(bodies)]
-        # a piece that starts with a chapter (an h2): its outline entries go under the part's
-        self.nested = [i > 0 and (_HEADING.search(b) or [None, "1"])[1] != "1" for i, b in enumerate(bodies)]
+        # a piece that starts with a chapter (an h2): its outline entries go under the part's, when
+        # a part opened before it (a book without parts has its chapters at the top of the outline)
+        levels = [(_HEADING.search(b) or [None, "1"])[1] for b in bodies]
+        self.nested = [i > 0 and level != "1" and "1" in levels[1:i] for i, level in enumerate(levels)]
         pieces, laid = self._first_pass(parts, guess or _estimate_pages(bodies, chars_per_page), exact=bool(guess))
         for _ in range(MAX_PASSES):
             firsts = first_pages([pieces[i].pages for i in range(len(bodies))], self.any_hand)
