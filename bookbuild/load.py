@@ -196,13 +196,13 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
     if "editions" in m:
         for name, e in m["editions"].value.items():
             ed = schema.mapping(e, fileformat.EDITION, f"edition {name!r}")
-            if ed is None:
-                continue
             if not ID_RE.match(name):
                 # the name is a folder under dist/: "../x" would write outside it
                 report.error(getattr(e, "key_pos", e.pos), f"edition name {name!r} must be lower-case letters, "
                              "digits and dashes (it names the output folder)")
                 continue
+            if ed is None:  # reported; kept with the defaults, so that `--edition NAME` is not also "no edition"
+                ed = {}
             _check_edition_urls(ed, name, report)
             answers = ed["answers"].value if "answers" in ed else "appendix"
             chapters = tuple(c for c, _ in schema.strings(ed["chapters"], "an edition's chapters")) if "chapters" in ed else None

@@ -315,3 +315,22 @@ def test_labels_in_a_chapter_that_could_not_be_read(mini):
     found = [d for d in diagnostics(mini, "release") if ": error: " in d]
     assert "book/chapters/basics.md:3:42: error: reference @sec:intro: no section is labelled {#sec:intro} " \
            "(book/chapters/intro.md could not be read)" in found, found
+
+
+def test_an_edition_that_is_not_a_mapping_is_one_error_not_also_no_edition(mini):
+    edit(mini, "book/book.yaml", "  draft: {answers: inline, chapters: [basics.md], watermark: DRAFT}",
+         "  draft: [inline]")
+    assert diagnostics(mini, "draft") == [
+        "book/book.yaml:14:10: error: edition 'draft' must be a mapping of keys to values, not a list"]
+
+
+def test_a_misspelt_answer_key_is_one_error(mini):
+    edit(mini, "questions/stats.yaml", "    answer: |\n      $$\\operatorname{Var}", "    anser: |\n      $$\\operatorname{Var}")
+    found = [d for d in diagnostics(mini, "release")]
+    assert len(found) == 1 and "unknown key 'anser' in a question; did you mean 'answer'?" in found[0], found
+
+
+def test_flat_book_needs_parts_or_chapters_not_both(mini):
+    edit(mini, "book/book.yaml", "parts:\n", "chapters: [intro.md, basics.md]\nparts:\n")
+    assert diagnostics(mini) == ["book/book.yaml:1:1: error: book.yaml needs either parts: (chapters grouped under "
+                                 "part titles) or chapters: (a book without parts), not both"]
