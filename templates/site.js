@@ -42,17 +42,38 @@
     root.classList.toggle("hide-answers", state.hideAnswers);
   }
 
+  /* What the filter counts and hides on a page: its questions; on a page of appendix answers, the
+     answers (each carries its question's difficulty). An inline answer is part of its question,
+     not a second entry: it hides and shows with the question around it. */
+  function practiceItems() {
+    var questions = doc.querySelectorAll(".question");
+    if (questions.length) return { noun: "questions", items: Array.prototype.slice.call(questions) };
+    var answers = Array.prototype.filter.call(doc.querySelectorAll(".answer[data-difficulty]"), function (a) {
+      return !a.parentElement || !a.parentElement.closest(".question");
+    });
+    return { noun: "answers", items: answers };
+  }
+
+  function levelOf(item) {
+    for (var i = 0; i < LEVELS.length; i++) if (item.classList.contains(LEVELS[i])) return LEVELS[i];
+    return item.getAttribute("data-difficulty");
+  }
+
+  function isShown(item) { return item.getClientRects().length > 0; }
+
+  var refreshStatus = function () {};
+
   function practiceTools(state) {
     var main = doc.getElementById("content");
-    var questions = doc.querySelectorAll(".question");
-    var answers = doc.querySelectorAll(".answer[data-difficulty]");
-    if (!main || (!questions.length && !answers.length)) return;
+    var found = practiceItems();
+    var items = found.items;
+    if (!main || !items.length) return;
     var tools = el("div", { "class": "practice-tools" });
     var fieldset = el("fieldset", { "class": "difficulty-filter" });
     fieldset.appendChild(el("legend", {}, "Show difficulty"));
     var counts = {};
     LEVELS.forEach(function (level) {
-      counts[level] = doc.querySelectorAll(".question." + level + ", .answer[data-difficulty='" + level + "']").length;
+      counts[level] = items.filter(function (item) { return levelOf(item) === level; }).length;
       var label = el("label", { "class": "difficulty-option " + level });
       var box = el("input", { type: "checkbox", name: "difficulty", value: level });
       box.checked = state.hidden.indexOf(level) < 0;
@@ -82,15 +103,18 @@
     var heading = main.querySelector("h1");
     main.insertBefore(tools, heading ? heading.nextSibling : main.firstChild);
 
+    /* what the reader sees: a question a link revealed counts as shown */
+    refreshStatus = function () {
+      var total = items.length;
+      var shown = items.filter(isShown).length;
+      status.textContent = shown === total ? "Showing all " + total + " " + found.noun + "."
+        : "Showing " + shown + " of " + total + " " + found.noun + ".";
+    };
+
     function update() {
       applyState(state);
       saveState(state);
-      var total = questions.length || answers.length;
-      var shown = 0;
-      LEVELS.forEach(function (level) { if (state.hidden.indexOf(level) < 0) shown += counts[level]; });
-      var noun = questions.length ? "questions" : "answers";
-      status.textContent = shown === total ? "Showing all " + total + " " + noun + "."
-        : "Showing " + shown + " of " + total + " " + noun + ".";
+      refreshStatus();
     }
     update();
   }
@@ -102,10 +126,13 @@
     if (!target) return;
     Array.prototype.forEach.call(doc.querySelectorAll(".revealed"), function (e) { e.classList.remove("revealed"); });
     var changed = false;
-    var box = target.closest(".question, .answer");
-    if (box && box.offsetParent === null) { box.classList.add("revealed"); changed = true; }
+    /* an inline answer sits in its question: both may be hidden (by difficulty, by "hide answers") */
+    for (var box = target.closest(".question, .answer"); box; box = box.parentElement && box.parentElement.closest(".question, .answer")) {
+      if (window.getComputedStyle(box).display === "none") { box.classList.add("revealed"); changed = true; }
+    }
     var details = target.closest("details");
     if (details && !details.open) { details.open = true; changed = true; }
+    refreshStatus();
     if (changed) target.scrollIntoView();
   }
 

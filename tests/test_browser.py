@@ -152,6 +152,108 @@ def test_without_javascript_everything_is_visible(browser, mini):
         browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
 
 
+# --- the difficulty filter counts what is on the page (issue 17: inline answers counted twice) ---
+
+def questions_in(page: Path) -> dict[str, str]:
+    """The questions a built page holds, from its HTML: `q-<id>` anchor → difficulty."""
+    from outputs import parse_page
+    elements = parse_page(page.read_text(encoding="utf-8")).elements
+    return {ident: attrs.get("data-difficulty", "") for ident, (_, attrs) in elements.items() if ident.startswith("q-")}
+
+
+def answers_in(page: Path) -> dict[str, str]:
+    from outputs import parse_page
+    elements = parse_page(page.read_text(encoding="utf-8")).elements
+    return {ident: attrs.get("data-difficulty", "") for ident, (_, attrs) in elements.items() if ident.startswith("a-")}
+
+
+def filter_reads(driver) -> tuple[dict[str, int], str]:
+    """What the filter says: the count beside each difficulty, and the status line."""
+    import re
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.difficulty-filter label'), function (l) { return l.textContent; })")
+    counts = {}
+    for text in labels:
+        match = re.fullmatch(r"\s*(easy|medium|hard) \((\d+)\)\s*", text)
+        assert match, text
+        counts[match.group(1)] = int(match.group(2))
+    return counts, css(driver, ".practice-status").text
+
+
+def status_line(shown: int, total: int, noun: str = "questions") -> str:
+    return f"Showing all {total} {noun}." if shown == total else f"Showing {shown} of {total} {noun}."
+
+
+def shown(driver, prefix: str) -> set[str]:
+    """The ids starting with `prefix` that the reader can see (laid out, not display: none)."""
+    return set(driver.execute_script(
+        "return Array.from(document.querySelectorAll('[id^=\"' + arguments[0] + '\"]'))"
+        ".filter(function (e) { return e.getClientRects().length > 0; }).map(function (e) { return e.id; })", prefix))
+
+
+def assert_filter_counts_the_page(driver, page: Path, prefix: str = "q-") -> None:
+    """Open `page`: the filter's counts are the page's questions (or answers), each once; unticking a
+    difficulty hides exactly its entries and the status line says how many are left."""
+    entries = questions_in(page) if prefix == "q-" else answers_in(page)
+    noun = "questions" if prefix == "q-" else "answers"
+    assert entries, page
+    visit(driver, page.as_uri())
+    per_level = {level: sum(1 for d in entries.values() if d == level) for level in ("easy", "medium", "hard")}
+    counts, status = filter_reads(driver)
+    assert counts == per_level, page.name
+    assert status == f"Showing all {len(entries)} {noun}.", page.name
+    assert shown(driver, prefix) == set(entries)
+    hidden_levels: set[str] = set()
+    for level in ("medium", "easy"):
+        css(driver, f".difficulty-filter input[value={level}]").click()
+        hidden_levels.add(level)
+        visible = shown(driver, prefix)
+        assert visible == {i for i, d in entries.items() if d not in hidden_levels}, (page.name, level)
+        assert css(driver, ".practice-status").text == status_line(len(visible), len(entries), noun)
+        if prefix == "q-" and driver.find_elements("css selector", "details.answer"):
+            # an inline answer shows and hides with its question
+            answers = shown(driver, "a-")
+            assert answers == {"a-" + i[2:] for i in visible}, (page.name, level)
+    for level in hidden_levels:
+        css(driver, f".difficulty-filter input[value={level}]").click()
+    assert shown(driver, prefix) == set(entries)
+    assert css(driver, ".practice-status").text == f"Showing all {len(entries)} {noun}."
+
+
+@pytest.mark.parametrize("mode", ["appendix", "inline"])
+def test_difficulty_filter_counts_the_questions_on_the_page(browser, sample_builds, mode):
+    site = sample_builds[mode] / "html"
+    for chapter in ("sec-ml-fundamentals.html", "sec-probability-statistics.html"):
+        assert_filter_counts_the_page(browser, site / chapter)
+    if mode == "appendix":
+        assert_filter_counts_the_page(browser, site / "answers-sec-ml-fundamentals.html", prefix="a-")
+
+
+def test_difficulty_filter_on_a_draft_page_and_a_link_into_a_hidden_question(browser, mini):
+    """The draft edition (inline answers, a chapter left out): counts as on any page; a link to a
+    filtered-out question, or to its inline answer, shows the question with its answer, and the
+    status line counts it."""
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    out = mini.parent / "out-draft"
+    build(BuildOptions(root=mini, edition="draft", formats=("html",), out=out))
+    site = out / "draft" / "html"
+    assert not (site / "sec-intro.html").exists()
+    page = site / "sec-basics.html"
+    assert_filter_counts_the_page(browser, page)
+    entries = questions_in(page)
+    hard = [i for i, d in entries.items() if d == "hard"]
+    assert hard
+    css(browser, ".difficulty-filter input[value=hard]").click()
+    assert shown(browser, "q-") == {i for i, d in entries.items() if d != "hard"}
+    visit(browser, page.as_uri() + "#" + hard[0], fresh=False)
+    qid = hard[0][2:]
+    assert css(browser, f"#q-{qid}").is_displayed() and css(browser, f"#a-{qid} > summary").is_displayed()
+    assert css(browser, ".practice-status").text == status_line(len(entries) - len(hard) + 1, len(entries))
+    visit(browser, page.as_uri() + "#a-" + hard[-1][2:], fresh=False)
+    assert css(browser, f"#{hard[-1]}").is_displayed() and css(browser, f"#a-{hard[-1][2:]}").is_displayed()
+    assert browser.execute_script("return document.getElementById(arguments[0]).open", f"a-{hard[-1][2:]}")
+
+
 def test_search_from_file_url_finds_a_question_by_a_word_of_its_prompt(browser, mini):
     from selenium.webdriver.common.keys import Keys
     site = site_of(mini)
