@@ -332,5 +332,5 @@ def test_a_misspelt_answer_key_is_one_error(mini):
 
 def test_flat_book_needs_parts_or_chapters_not_both(mini):
     edit(mini, "book/book.yaml", "parts:\n", "chapters: [intro.md, basics.md]\nparts:\n")
-    assert diagnostics(mini) == ["book/book.yaml:1:1: error: book.yaml needs either parts: (chapters grouped under "
-                                 "part titles) or chapters: (a book without parts), not both"]
+    assert diagnostics(mini) == ["book/book.yaml:8:1: error: book.yaml has both parts: and chapters:; keep one: "
+                                 "parts: (chapters grouped under part titles) or chapters: (a book without parts)"]
