@@ -211,6 +211,18 @@ def test_missing_folders_are_created_and_empty_ones_used(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "empty"]  # no temporary folder left
 
 
+def test_new_in_the_current_folder_keeps_it(tmp_path):
+    """`bookbuild new .` in an empty folder: the folder itself stays (it is the shell's working
+    directory), and the book is written into it."""
+    inode = tmp_path.stat().st_ino
+    done = run_cli("new", ".", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tmp_path.stat().st_ino == inode and (tmp_path / "book" / "book.yaml").is_file()
+    assert "  bookbuild check && bookbuild serve" in done.stdout and "cd " not in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".github", ".gitignore", "README.md", "book", "questions", "schemas"]
+
+
 def test_non_empty_folder_is_refused(tmp_path):
     root = tmp_path / "taken"
     root.mkdir()
@@ -245,6 +257,30 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(BookError, match="No space left"):
         write_new_book(tmp_path / "book")
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BookError, match="No space left"):
+        write_new_book(tmp_path / "empty")
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"] and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_failed_move_into_an_empty_folder_moves_nothing(tmp_path, monkeypatch):
+    import bookbuild.starter as starter
+    from bookbuild.errors import BookError
+
+    rename = starter.os.rename
+    calls = []
+
+    def failing(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 3:  # the third entry cannot be moved: the first two go back
+            raise OSError(28, "No space left on device")
+        return rename(src, dst)
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setattr(starter.os, "rename", failing)
+    with pytest.raises(BookError, match="No space left"):
+        starter.new_book(tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []
 
 
 # --- built once per module: slow ---

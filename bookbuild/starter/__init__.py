@@ -5,7 +5,8 @@ A few values are filled in when it is written, each where a `%%NAME%%` mark stan
 author (as YAML scalars in book.yaml, so a colon, a quote or a `#` in them round-trips), the slug,
 a fresh `urn:uuid:` identifier, today's date, and the pinned bookbuild the publishing workflow
 installs. The JSON Schemas of the four YAML file kinds go to `schemas/`. The book is written into
-a temporary folder beside DIR and renamed into place: a failure leaves nothing behind.
+a temporary folder (beside DIR, or hidden inside it when DIR is an existing empty folder) and
+moved into place: a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -47,15 +48,16 @@ class NewBook:
                      and f.name not in ("interviews.yaml", "discarded.yaml"))
         lines = [
             f"Started a book in {self.root}:",
-            f"  book/book.yaml                 title, author, parts, the release and draft editions",
-            f"  book/chapters/                 {chapters} chapters in pandoc Markdown (their comments show the syntax)",
-            f"  book/images/                   a figure",
+            "  book/book.yaml                 title, author, parts, the release and draft editions",
+            f"  book/chapters/                 {chapters} chapters in pandoc Markdown (practice.md ends with the syntax)",
+            "  book/images/                   a figure",
             f"  questions/                     {topics} topics, a sample interview, a discarded question",
-            f"  schemas/                       JSON Schemas of the YAML files, for your editor",
-            f"  .github/workflows/publish.yml  checks and builds every push, publishes each v* tag",
-            f"  README.md, .gitignore",
+            "  schemas/                       JSON Schemas of the YAML files, for your editor",
+            "  .github/workflows/publish.yml  checks and builds every push, publishes each v* tag",
+            "  README.md, .gitignore",
             "Next:",
-            f"  cd {shlex.quote(shown_as)} && bookbuild check && bookbuild serve",
+            ("  " if self.root == Path.cwd().resolve() else f"  cd {shlex.quote(shown_as)} && ")
+            + "bookbuild check && bookbuild serve",
         ]
         return "\n".join(lines)
 
@@ -104,28 +106,51 @@ def new_book(target: Path, title: str | None = None, author: str | None = None) 
         "IDENTIFIER": f"urn:uuid:{uuid.uuid4()}", "DATE": dt.date.today(),  # a date, unquoted in YAML
         "SOURCE_URL": SOURCE_URL, "BOOKBUILD_REQUIREMENT": bookbuild_requirement(),
     }
+    existing = target.is_dir()
+    # a new folder is written beside its place and renamed into it; an empty folder is kept (it
+    # may be the shell's working directory: `bookbuild new .`) and the book is written inside
+    # it, hidden, then its entries are moved up one by one, and moved back if one cannot be
+    where = target if existing else target.parent
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
+        where.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=where))
     except OSError as exc:
-        raise BookError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
+        raise BookError(f"cannot write in {where}: {exc.strerror or exc}") from None
     try:
         written = _write_files(tmp, values)
         from ..fileformat import write_schemas
         written += [p.relative_to(tmp) for p in write_schemas(tmp / "schemas")]
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a book folder is an ordinary one
-        try:
-            os.replace(tmp, target)  # an empty folder is replaced; a non-empty one is not
-        except OSError as exc:
-            raise BookError(f"cannot move the new book into {target}: {exc.strerror or exc} "
-                            "(was the folder filled meanwhile?)") from None
+        if existing:
+            _move_entries(tmp, target)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a book folder is an ordinary one
+            os.rename(tmp, target)  # fails if the folder appeared meanwhile
     except OSError as exc:
-        raise BookError(f"cannot write the new book beside {target}: {exc.strerror or exc}") from None
+        raise BookError(f"cannot write the new book into {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return NewBook(target, tuple(sorted(written)))
+
+
+def _move_entries(source: Path, target: Path) -> None:
+    """Move each entry of `source` into `target`, where none may exist yet; all of them or none."""
+    moved: list[Path] = []
+    try:
+        for entry in sorted(source.iterdir()):
+            dest = target / entry.name
+            if dest.exists() or dest.is_symlink():
+                raise FileExistsError(17, "the folder was filled meanwhile", str(dest))
+            os.rename(entry, dest)
+            moved.append(dest)
+    except OSError:
+        for dest in reversed(moved):
+            try:
+                os.rename(dest, source / dest.name)
+            except OSError:
+                pass
+        raise
 
 
 def _write_files(dest: Path, values: dict[str, str | dt.date]) -> list[Path]:
