@@ -254,6 +254,25 @@ def test_difficulty_filter_on_a_draft_page_and_a_link_into_a_hidden_question(bro
     assert browser.execute_script("return document.getElementById(arguments[0]).open", f"a-{hard[-1][2:]}")
 
 
+def test_sidebar_shows_only_the_open_chapters_sections_with_or_without_parts(browser, mini, tmp_path):
+    """In a book with parts and in a flat one, the sidebar lists every chapter and the sections of one."""
+    import shutil
+
+    flat = tmp_path / "flat" / "flat"  # its own folder: site_of builds beside the book
+    shutil.copytree(ROOT / "tests" / "fixtures" / "flat", flat, ignore=shutil.ignore_patterns("dist", ".bookbuild-cache"))
+    for site, page, open_section, closed_section in ((site_of(mini), "sec-basics.html", "toc-sec-practice",
+                                                      "toc-sec-how"),
+                                                     (site_of(flat), "sec-models.html", "toc-fitting", "toc-sec-centre")):
+        visit(browser, (site / page).as_uri())
+        visible = browser.execute_script(
+            "return [...document.querySelectorAll('.sidebar a')].filter(a => a.offsetParent !== null).map(a => a.id)")
+        chapters = browser.execute_script(
+            "return [...document.querySelectorAll('.sidebar a')].filter(a => a.querySelector('.chapter-number'))"
+            ".map(a => a.id)")
+        assert set(chapters) <= set(visible), (page, chapters, visible)
+        assert open_section in visible and closed_section not in visible, (page, visible)
+
+
 def test_search_from_file_url_finds_a_question_by_a_word_of_its_prompt(browser, mini):
     from selenium.webdriver.common.keys import Keys
     site = site_of(mini)
