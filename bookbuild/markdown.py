@@ -426,9 +426,9 @@ def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at
 
 def _scan_html(spans: str, i: int, problem) -> None:
     for m in _TAG.finditer(spans):
-        if m.group(1):
-            continue  # the opening tag is reported
-        tag = "<!--" if m.group(0) == "<!--" else f"<{m.group(2).lower()}>"
+        if m.group(1) or m.group(0) == "<!--":
+            continue  # the opening tag is reported; a comment is an author's note, removed like any raw HTML
+        tag = f"<{m.group(2).lower()}>"
         problem(i, m.start(), "warning", f"raw HTML {tag} is not allowed in book sources; "
                 "it is removed from every output")
     for m in _AUTOLINK.finditer(spans):

@@ -334,3 +334,10 @@ def test_flat_book_needs_parts_or_chapters_not_both(mini):
     edit(mini, "book/book.yaml", "parts:\n", "chapters: [intro.md, basics.md]\nparts:\n")
     assert diagnostics(mini) == ["book/book.yaml:8:1: error: book.yaml has both parts: and chapters:; keep one: "
                                  "parts: (chapters grouped under part titles) or chapters: (a book without parts)"]
+
+
+def test_an_html_comment_is_an_authors_note_not_a_warning(mini):
+    """A closed comment is removed from every output, silently: authors leave notes to themselves."""
+    path = mini / "book" / "chapters" / "basics.md"
+    path.write_text(path.read_text() + "\n<!-- TODO: a harder question -->\n\nText <!-- inline --> here.\n")
+    assert diagnostics(mini, "release") == []
