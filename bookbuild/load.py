@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,9 @@ def _text(y: Y | None) -> Text | None:
 
 
 def slugify(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "book"
+    """A file name from a title: "Über Lernen" → "uber-lernen" (accents dropped, not the letters)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "book"
 
 
 def load_book(root: Path) -> tuple[Book | None, Report]:

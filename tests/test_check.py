@@ -341,3 +341,9 @@ def test_an_html_comment_is_an_authors_note_not_a_warning(mini):
     path = mini / "book" / "chapters" / "basics.md"
     path.write_text(path.read_text() + "\n<!-- TODO: a harder question -->\n\nText <!-- inline --> here.\n")
     assert diagnostics(mini, "release") == []
+
+
+def test_slug_from_a_title_with_accents_keeps_its_letters():
+    from bookbuild.load import slugify
+    assert slugify("Über Lernen: Q&A") == "uber-lernen-q-a"
+    assert slugify("機械学習") == "book"  # nothing to spell in ASCII: the default name
