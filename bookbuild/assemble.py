@@ -73,11 +73,15 @@ def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -
     return cached
 
 
+ROLE_CLASSES = {"front": ["front-matter", "unnumbered"], "intro": ["part-intro", "unnumbered"],
+                "appendix": ["appendix"], "main": []}
+
+
 def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
-    """Mark the chapter heading; make image paths relative to the book root."""
+    """Mark the chapter heading (with its role); make image paths relative to the book root."""
     for elem in doc.content:
         if isinstance(elem, pf.Header) and elem.level == 2:
-            elem.classes.append("chapter")
+            elem.classes.extend(["chapter", *ROLE_CLASSES[chapter.role]])
             elem.attributes["data-file"] = chapter.file
             if ":" not in elem.identifier:  # not labelled {#sec:...}: a stable id from the file name
                 elem.identifier = f"chapter-{chapter.path.stem}"
@@ -145,12 +149,20 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
             _fix_chapter(doc, book, chapters[name])
             loaded[name] = list(doc.content)
     blocks: list[pf.Block] = []
-    for n, part in enumerate(book.meta.parts, 1):
+    meta = book.meta
+    for name, _ in meta.front:
+        blocks.extend(loaded.get(name, ()))
+    for n, part in enumerate(meta.parts, 1):
         if part.title is not None:  # a book without parts (top-level `chapters:`) has no part headings
             blocks.append(pf.Header(*words(part.title), level=1, identifier=f"part-{n}", classes=["part"]))
-        for name, _ in part.chapters:
+        for name, _ in ([part.intro] if part.intro else []) + list(part.chapters):
             blocks.extend(loaded.get(name, ()))
-    meta = book.meta
+    if meta.appendices and any(part.title is not None for part in meta.parts):
+        # a heading of their own, as a part's: else the lettered appendices would sit under the last part
+        blocks.append(pf.Header(pf.Str("Appendices"), level=1, identifier="appendices",
+                                classes=["part", "appendices", "unnumbered"]))
+    for name, _ in meta.appendices:
+        blocks.extend(loaded.get(name, ()))
     metadata = {"title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
                 "date": date.when.date().isoformat(),
                 **({"author": meta.author} if meta.author else {})}  # an empty dc:creator is invalid EPUB

@@ -71,6 +71,8 @@ class Shape:
 PART = Shape("a part", (
     Key("title", ("text",), "The part's title, printed on its opener page and in the contents.", required=True,
         example="Knowledge questions"),
+    Key("intro", ("text",), "A chapter file in book/chapters/ printed after the part's opener: the part's "
+        "own introduction, unnumbered (it holds no questions block).", default="none", example="overview.md"),
     Key("chapters", ("list",), "Chapter files in book/chapters/, in reading order.", required=True, items=NAME,
         example=["probability.md", "statistics.md"]),
 ))
@@ -103,6 +105,12 @@ BOOK = Shape("book.yaml", (
         "A book has `parts:` or `chapters:`, not both.", items=PART),
     Key("chapters", ("list",), "For a book without parts: the chapter files in book/chapters/, in reading "
         "order. A book has `parts:` or `chapters:`, not both.", items=NAME, example=["basics.md", "exam.md"]),
+    Key("front", ("list",), "Front matter: chapter files before the first part (preface, foreword, "
+        "acknowledgments), unnumbered, with roman page numbers in the PDF; they hold no questions block.",
+        default="none", items=NAME, example=["preface.md"]),
+    Key("appendices", ("list",), "Chapter files after the last part, lettered A, B, … (sections A.1, "
+        "questions A.1); the generated answers come after them.", default="none", items=NAME,
+        example=["for-interviewers.md"]),
     Key("slug", ("text",), "The name of output files (`<slug>.pdf`, `<slug>.epub`).",
         default="the title, lower-case, dashed", pattern=ID_PATTERN, example="ml-interviews"),
     Key("author", ("text",), "The author(s), as printed on the title page and in the metadata.", default="none",

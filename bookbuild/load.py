@@ -192,7 +192,8 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
         for item in m["parts"].value:
             p = schema.mapping(item, fileformat.PART)
             if p and "title" in p and "chapters" in p:
-                parts.append(Part(str(p["title"].value), tuple(schema.strings(p["chapters"], "a part's chapters")), item.pos))
+                parts.append(Part(str(p["title"].value), tuple(schema.strings(p["chapters"], "a part's chapters")),
+                                  item.pos, (str(p["intro"].value), p["intro"].pos) if "intro" in p else None))
         if not parts:
             report.error(m["parts"].pos, "book.yaml lists no parts with chapters")
     editions = {"release": Edition("release")}
@@ -218,7 +219,8 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
         language=str(m["language"].value) if "language" in m else "en",
         identifier=identifier, version=str(m["version"].value) if "version" in m else "0.0.0",
         date=m["date"].value if "date" in m else None, page_size=page_size,
-        parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)))
+        parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)),
+        **{key: tuple(schema.strings(m[key], f"book.yaml {key}")) for key in ("front", "appendices") if key in m})
 
 
 def _check_edition_urls(ed: dict[str, Y], name: str, report: Report) -> None:
@@ -322,12 +324,12 @@ def _load_discarded(path: Path, root: Path, schema: _Schema) -> tuple[Discarded,
 def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter, ...]:
     cdir = root / "book" / "chapters"
     listed: dict[str, Pos] = {}
-    for part in meta.parts:
-        for name, pos in part.chapters:
-            if name in listed:
-                report.error(pos, f"chapter {name!r} is listed twice (first at line {listed[name].line})")
-                continue
-            listed[name] = pos
+    roles: dict[str, str] = {}
+    for name, pos, role in meta.listed():
+        if name in listed:
+            report.error(pos, f"chapter {name!r} is listed twice (first at line {listed[name].line})")
+            continue
+        listed[name], roles[name] = pos, role
     present = {p.name for p in cdir.glob("*.md")} if cdir.is_dir() else set()
     unlisted = sorted(present - listed.keys())
 
@@ -354,11 +356,11 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
             continue
         text = read_text(path, report, root)
         if text is not None:
-            chapters.append(_parse_chapter(name, path, text, report))
+            chapters.append(_parse_chapter(name, path, text, report, roles[name]))
     return tuple(chapters)
 
 
-def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
+def _parse_chapter(name: str, path: Path, text: str, report: Report, role: str = "main") -> Chapter:
     lines = text.split("\n")
     in_code, _ = code_lines(text)
     in_raw = raw_lines(text)
@@ -409,7 +411,7 @@ def _parse_chapter(name: str, path: Path, text: str, report: Report) -> Chapter:
     elif title is None:
         report.error(Pos(str(path)), "chapter has no title: start it with a '# Title' line")
         title = name.removesuffix(".md")
-    return Chapter(name, path, text, title, tuple(blocks), Pos(str(path)))
+    return Chapter(name, path, text, title, tuple(blocks), Pos(str(path)), role)
 
 
 def _without_attributes(heading: str) -> str:

@@ -112,6 +112,7 @@ class Part:
     title: str | None
     chapters: tuple[tuple[str, Pos], ...]
     pos: Pos
+    intro: tuple[str, Pos] | None = None  # a chapter file printed after the part's opener, unnumbered
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,17 @@ class BookMeta:
     editions: dict[str, Edition]
     path: Path
     pos: Pos
+    front: tuple[tuple[str, Pos], ...] = ()  # unnumbered chapters before the first part
+    appendices: tuple[tuple[str, Pos], ...] = ()  # chapters after the last part, lettered A, B, …
+
+    def listed(self) -> list[tuple[str, Pos, str]]:
+        """Every chapter file book.yaml lists, in book order, with its role (see Chapter.role)."""
+        out = [(name, pos, "front") for name, pos in self.front]
+        for part in self.parts:
+            if part.intro:
+                out.append((*part.intro, "intro"))
+            out.extend((name, pos, "main") for name, pos in part.chapters)
+        return out + [(name, pos, "appendix") for name, pos in self.appendices]
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,13 @@ class Chapter:
     title: str
     blocks: tuple[Block, ...]
     pos: Pos
+    # front (before the first part, unnumbered), intro (a part's introduction, unnumbered),
+    # main (numbered 1, 2, …) or appendix (lettered A, B, …)
+    role: str = "main"
+
+    @property
+    def numbered(self) -> bool:
+        return self.role in ("main", "appendix")
 
 
 @dataclass(frozen=True)
@@ -164,6 +183,24 @@ class Book:
     @property
     def questions(self) -> dict[str, Question]:
         return {q.id: q for t in self.topics.values() for q in t.questions}
+
+
+def chapter_labels(book: Book) -> dict[str, str]:
+    """The number or letter each numbered chapter prints ("5", "A"), by file: main chapters are
+    numbered from 1 across parts, appendices lettered from A; front matter and part introductions
+    have none."""
+    from .filters._text import appendix_letter  # the number filter's own lettering (panflute: not at start-up)
+
+    labels: dict[str, str] = {}
+    main = appendix = 0
+    for chapter in book.chapters:
+        if chapter.role == "main":
+            main += 1
+            labels[chapter.file] = str(main)
+        elif chapter.role == "appendix":
+            appendix += 1
+            labels[chapter.file] = appendix_letter(appendix)
+    return labels
 
 
 def select_questions(topic: Topic, attrs: dict) -> list[Question]:

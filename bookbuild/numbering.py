@@ -6,15 +6,20 @@ need the same numbers in a fraction of a second. tests/test_sheets.py checks tha
 
 from __future__ import annotations
 
-from .model import Book, select_questions
+from .model import Book, chapter_labels, select_questions
 
 
 def book_numbers(book: Book) -> dict[str, str]:
-    """Each placed question's number in the full book, chapter.position ("5.12"), by question id."""
+    """Each placed question's number in the full book, chapter.position ("5.12", "A.3"), by question id."""
     numbers: dict[str, str] = {}
-    # chapters are numbered from 1 across all parts; positions restart in every chapter and follow
-    # the order in which the chapter's questions blocks place them (the filter's document order)
-    for chapter_number, chapter in enumerate(book.chapters, 1):
+    # chapters are numbered from 1 across all parts and appendices lettered from A (front matter and
+    # part introductions hold no questions); positions restart in every chapter and follow the order
+    # in which the chapter's questions blocks place them (the filter's document order)
+    labels = chapter_labels(book)
+    for chapter in book.chapters:
+        label = labels.get(chapter.file)
+        if label is None:
+            continue
         position = 0
         for block in chapter.blocks:
             topic = book.topics.get(block.attrs.get("topic", "")) if block.kind == "questions" else None
@@ -22,5 +27,5 @@ def book_numbers(book: Book) -> dict[str, str]:
                 continue
             for question in select_questions(topic, block.attrs):
                 position += 1
-                numbers.setdefault(question.id, f"{chapter_number}.{position}")
+                numbers.setdefault(question.id, f"{label}.{position}")
     return numbers

@@ -44,7 +44,7 @@ from .early import EarlyRenderer
 from .errors import BookError, Pos, Report, did_you_mean
 from .formulas import use_cache
 from .markdown import scan
-from .model import DIFFICULTIES, Book, Question
+from .model import DIFFICULTIES, Book, Question, chapter_labels
 from .numbering import book_numbers
 from .output import write_atomic
 from .pandoc import run_pandoc
@@ -239,8 +239,10 @@ def _round_robin(queues: list[Iterable]) -> Iterator:
                 iterators.remove(it)
 
 
-def _book_order(numbers: dict[str, str], q: Question) -> tuple[int, ...]:
-    return tuple(int(n) for n in numbers[q.id].split("."))
+def _book_order(numbers: dict[str, str], q: Question) -> tuple[tuple[int, int], ...]:
+    """Chapters 1, 2, … then appendices A, B, …, Z, AA, …; positions as numbers."""
+    return tuple((0, int(n)) if n.isdigit() else (1, int("".join(str(ord(ch) - 64).zfill(2) for ch in n)))
+                 for n in numbers[q.id].split("."))
 
 
 def _names(names: Iterable[str], conjunction: str) -> str:
@@ -431,20 +433,27 @@ def _label_chapters(book: Book, numbers: dict[str, str]) -> dict[str, dict]:
     """xref labels for sections, figures and tables, by chapter: numbering them needs the whole book."""
     words = {"sec": "a section of", "fig": "a figure in", "tbl": "a table in"}
     labels: dict[str, dict] = {}
+    by_file = {c.file: c for c in book.chapters}
 
-    def add(found, chapter: str, title_line: int | None) -> None:
+    chapter_label = chapter_labels(book)
+    appendices = {label for c, label in chapter_label.items() if by_file[c].role == "appendix"}
+
+    def add(found, chapter: str, title_line: int | None, title: str = "") -> None:
+        word = "Appendix" if chapter in appendices else "Chapter"
         for label in found.labels:
             key = f"{label.kind}:{label.id}"
             if label.kind == "sec" and label.pos.line - 1 == title_line:
-                labels[key] = {"kind": "sec", "number": chapter, "anchor": "", "chapter_title": "True"}
+                labels[key] = ({"kind": "sec", "number": chapter, "anchor": "", "chapter_title": "True",
+                                **({"appendix": "True"} if chapter in appendices else {})} if chapter
+                               else {"kind": "sec", "number": title, "anchor": "", "unnumbered": "True"})
             else:
-                labels[key] = {"kind": label.kind, "number": f"{words[label.kind]} Chapter {chapter}",
-                               "anchor": "", "unnumbered": "True"}
+                labels[key] = {"kind": label.kind, "anchor": "", "unnumbered": "True",
+                               "number": f"{words[label.kind]} {f'{word} {chapter}' if chapter else title}"}
 
-    for number, chapter in enumerate(book.chapters, 1):
+    for chapter in book.chapters:
         found = scan(chapter.text, chapter.pos)
         title_line = next((h.line for h in found.headings if h.level == 1), None)
-        add(found, str(number), title_line)
+        add(found, chapter_label.get(chapter.file, ""), title_line, chapter.title)
     for q in book.questions.values():
         for _, text in q.texts():
             add(scan(text.value, text.pos), numbers[q.id].split(".")[0], None)

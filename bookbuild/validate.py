@@ -283,6 +283,11 @@ def _check_placement(book: Book, report: Report, unread: "_NotLoaded") -> None:
     interviews_placed: dict[str, Pos] = {}
     for chapter in book.chapters:
         for block in chapter.blocks:
+            if block.kind == "questions" and not chapter.numbered:
+                # its questions would have no number ("5.12" is chapter and position)
+                where = "front matter (book.yaml front:)" if chapter.role == "front" else "a part's introduction"
+                report.error(block.pos, f"a questions block cannot be in {where}: questions are numbered by "
+                             "their chapter; move it to a chapter of a part or to an appendix")
             if block.kind == "questions":
                 topic_id = block.attrs.get("topic")
                 if not topic_id:
@@ -370,14 +375,14 @@ def _check_groups(book: Book, report: Report) -> None:
 def _unread_chapters(book: Book) -> list[str]:
     """Chapters listed and present whose text could not be read (their own errors say why)."""
     loaded = {c.file for c in book.chapters}
-    return [name for part in book.meta.parts for name, _ in part.chapters
+    return [name for name, _, _ in book.meta.listed()
             if name not in loaded and "/" not in name and (book.root / "book" / "chapters" / name).exists()]
 
 
 def _stray_chapters(book: Book) -> list[str]:
     """Chapter files in book/chapters/ that book.yaml does not list (each an error of its own)."""
     cdir = book.root / "book" / "chapters"
-    listed = {name for part in book.meta.parts for name, _ in part.chapters}
+    listed = {name for name, _, _ in book.meta.listed()}
     return sorted(p.name for p in cdir.glob("*.md") if p.name not in listed) if cdir.is_dir() else []
 
 
@@ -388,12 +393,11 @@ def _misnamed_chapters(book: Book) -> dict[str, str]:
     strays = _stray_chapters(book)
     unread = set(_unread_chapters(book))
     out = {}
-    for part in book.meta.parts:
-        for name, _ in part.chapters:
-            base = name.replace("\\", "/").rsplit("/", 1)[-1]
-            meant = base if base in strays else close_match(base, strays)
-            if name not in loaded | unread and meant:
-                out[name] = meant
+    for name, _, _ in book.meta.listed():
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        meant = base if base in strays else close_match(base, strays)
+        if name not in loaded | unread and meant:
+            out[name] = meant
     return out
 
 
@@ -496,7 +500,7 @@ def _check_interviews(book: Book, report: Report, unread: "_NotLoaded") -> None:
 
 
 def _check_editions(book: Book, editions: list[Edition], report: Report) -> None:
-    names = {c.file for c in book.chapters} | {n for p in book.meta.parts for n, _ in p.chapters}
+    names = {c.file for c in book.chapters} | {n for n, _, _ in book.meta.listed()}
     for edition in editions:
         for name in edition.chapters or ():
             if name not in names:

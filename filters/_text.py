@@ -11,3 +11,12 @@ def words(text):
             out.append(pf.Space())
         out.append(pf.Str(word))
     return out
+
+
+def appendix_letter(n):
+    """The letter of the n-th appendix: A, B, …, Z, then AA, AB, …"""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -57,7 +57,8 @@ def finalize(doc):
                                      classes=["part", "appendix", "unnumbered"]))
         for chapter, answers in doc.moved:
             attrs = chapter.attributes if chapter is not None else {}
-            title = f"Chapter {attrs['data-chapter']}: {attrs.get('data-title', '')}" if "data-chapter" in attrs else "Answers"
+            word = "Appendix" if chapter is not None and "appendix" in chapter.classes else "Chapter"
+            title = f"{word} {attrs['data-chapter']}: {attrs.get('data-title', '')}" if "data-chapter" in attrs else "Answers"
             ident = "answers-" + (chapter.identifier if chapter is not None else "book")
             doc.content.append(pf.Header(*words(title), level=2, identifier=ident,
                                          classes=["answers-chapter", "unnumbered"]))

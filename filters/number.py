@@ -10,9 +10,9 @@ The id → number map goes into the metadata field `bookbuild-labels` for the xr
 import panflute as pf
 
 try:
-    from ._text import words
+    from ._text import appendix_letter, words
 except ImportError:  # run as a script: pandoc --filter filters/number.py
-    from _text import words
+    from _text import appendix_letter, words
 
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"]
 
@@ -24,8 +24,11 @@ def anchor(identifier):
 
 def prepare(doc):
     doc.labels = {}
-    doc.counters = {"part": 0, "chapter": 0, "question": 0, "figure": 0, "table": 0, "section": []}
+    # `label` is what the current chapter prints ("5", "A"), None in front matter and part introductions
+    doc.counters = {"part": 0, "chapter": 0, "appendix": 0, "label": None, "question": 0, "figure": 0,
+                    "table": 0, "section": []}
     doc.chapter_file = ""
+    doc.chapter_title = ""
 
 
 def _label(doc, key, kind, number, target, **extra):
@@ -38,7 +41,7 @@ def action(elem, doc):
         return _header(elem, doc, c)
     if isinstance(elem, pf.Div) and "question" in elem.classes:
         c["question"] += 1
-        number = f"{c['chapter']}.{c['question']}"
+        number = f"{c['label']}.{c['question']}"
         qid = elem.attributes.get("data-qid", elem.identifier[2:])
         elem.attributes["data-number"] = number
         _label(doc, "q:" + qid, "q", number, elem.identifier)
@@ -49,31 +52,45 @@ def action(elem, doc):
         return None
     if isinstance(elem, pf.Figure):
         c["figure"] += 1
-        return _caption(elem, doc, "fig", f"Figure {c['chapter']}.{c['figure']}", f"{c['chapter']}.{c['figure']}")
+        return _caption(elem, doc, "fig", "Figure", c["figure"])
     if isinstance(elem, pf.Table):
         c["table"] += 1
-        return _caption(elem, doc, "tbl", f"Table {c['chapter']}.{c['table']}", f"{c['chapter']}.{c['table']}")
+        return _caption(elem, doc, "tbl", "Table", c["table"])
     return None
 
 
 def _header(elem, doc, c):
+    if "part" in elem.classes and "unnumbered" in elem.classes:
+        return None  # the "Appendices" heading above the lettered appendices
     if "part" in elem.classes:
         c["part"] += 1
         label = f"Part {ROMAN[c['part'] - 1] if c['part'] <= len(ROMAN) else c['part']}"
         elem.content[0:0] = [pf.Span(*words(label), classes=["part-number"]), pf.Space()]
         return None
     if "chapter" in elem.classes:
-        c.update(chapter=c["chapter"] + 1, question=0, figure=0, table=0, section=[])
+        c.update(question=0, figure=0, table=0, section=[])
         doc.chapter_file = elem.attributes.get("data-file", "")
-        number = str(c["chapter"])
+        doc.chapter_title = pf.stringify(elem)
         key = elem.identifier
         elem.identifier = anchor(key)
-        elem.attributes["data-chapter"] = number  # not data-number: pandoc writes that one on headings
         elem.attributes["data-title"] = pf.stringify(elem)
-        _label(doc, key, "sec", number, elem.identifier, chapter_title=True)
+        if {"front-matter", "part-intro"} & set(elem.classes):  # unnumbered: a reference prints the title
+            c["label"] = None
+            _label(doc, key, "sec", pf.stringify(elem), elem.identifier, unnumbered=True)
+            return None
+        if "appendix" in elem.classes:
+            c["appendix"] += 1
+            number = appendix_letter(c["appendix"])
+        else:
+            c["chapter"] += 1
+            number = str(c["chapter"])
+        c["label"] = number
+        elem.attributes["data-chapter"] = number  # not data-number: pandoc writes that one on headings
+        _label(doc, key, "sec", number, elem.identifier, chapter_title=True,
+               **({"appendix": True} if "appendix" in elem.classes else {}))
         elem.content[0:0] = [pf.Span(pf.Str(number), classes=["chapter-number"]), pf.Space()]
         return None
-    if "unnumbered" in elem.classes or c["chapter"] == 0 or elem.level < 3 or elem.level > 4:
+    if "unnumbered" in elem.classes or c["label"] is None or elem.level < 3 or elem.level > 4:
         if ":" in elem.identifier:
             key = elem.identifier
             elem.identifier = anchor(key)
@@ -84,7 +101,7 @@ def _header(elem, doc, c):
     section += [0] * (depth - len(section))
     section[-1] += 1
     c["section"] = section
-    number = ".".join(str(n) for n in [c["chapter"], *section])
+    number = ".".join(str(n) for n in [c["label"], *section])
     if ":" in elem.identifier:
         key = elem.identifier
         elem.identifier = anchor(key)
@@ -93,25 +110,30 @@ def _header(elem, doc, c):
     return None
 
 
-def _caption(elem, doc, kind, text, number):
-    label = pf.Span(*words(text + ":"), classes=[f"{kind}-number"])
-    caption = elem.caption.content
-    if caption and isinstance(caption[0], (pf.Plain, pf.Para)):
-        caption[0].content[0:0] = [label, pf.Space()]
+def _caption(elem, doc, kind, word, count):
+    chapter = doc.counters["label"]
+    if chapter is None:  # in front matter or a part's introduction: no number to give
+        extra, number = {"unnumbered": True}, f"{word.lower()} in {doc.chapter_title}"
     else:
-        caption.insert(0, pf.Plain(label))
+        extra, number = {}, f"{chapter}.{count}"
+        label = pf.Span(*words(f"{word} {number}:"), classes=[f"{kind}-number"])
+        caption = elem.caption.content
+        if caption and isinstance(caption[0], (pf.Plain, pf.Para)):
+            caption[0].content[0:0] = [label, pf.Space()]
+        else:
+            caption.insert(0, pf.Plain(label))
     if not elem.identifier:
         return None
     key = elem.identifier
     elem.identifier = ""
-    _label(doc, key, kind, number, anchor(key))
+    _label(doc, key, kind, number, anchor(key), **extra)
     # pandoc rewrites cross-file links only to ids on Header, Div or Span: wrap the float
     return pf.Div(elem, identifier=anchor(key), classes=[f"{kind}-float"])
 
 
 def finalize(doc):
     doc.metadata["bookbuild-labels"] = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in doc.labels.items()}
-    del doc.labels, doc.counters, doc.chapter_file
+    del doc.labels, doc.counters, doc.chapter_file, doc.chapter_title
 
 
 def main(doc=None):

@@ -38,7 +38,8 @@ def reference(citation, doc):
         print(f"xref: warning: no target for @{citation.id}"
               f"{did_you_mean('@' + citation.id, ['@' + key for key in doc.xref_labels])}", file=sys.stderr)
         return [pf.Strong(pf.Str(f"??{citation.id}"))]
-    word = "Chapter" if label.get("chapter_title") == "True" else KINDS[kind]
+    word = ("Appendix" if label.get("appendix") == "True" else "Chapter") if label.get("chapter_title") == "True" \
+        else KINDS[kind]
     if label.get("unnumbered") == "True":
         text = label["number"]
     elif citation.mode == "SuppressAuthor":
