@@ -36,11 +36,12 @@ def action(elem, doc):
 
 
 def _top_level(doc):
-    """The heading level of the book's top entries: 1 (parts), or 2 in a book without parts, whose
-    chapters (level 2) head the contents: a level-1 section would take them in as its children."""
-    parts = any(isinstance(b, pf.Header) and b.level == 1 and "part" in b.classes and "appendix" not in b.classes
-                for b in doc.content)
-    return 1 if parts else 2
+    """The heading level of the book's top entries, the level of its first heading: 1 (a part), or 2
+    when the book opens with a chapter (front matter, or a book without parts), whose level-2
+    heading would otherwise be taken in as a child of a level-1 "What changed", and the chapters
+    after it up to the first part."""
+    first = next((b for b in doc.content if isinstance(b, pf.Header)), None)
+    return 1 if first is not None and first.level == 1 and "appendix" not in first.classes else 2
 
 
 def _changes_section(doc):

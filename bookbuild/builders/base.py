@@ -48,19 +48,30 @@ class BuildContext:
             self.pdf_workers.pandoc_free.wait()
 
 
-def chapters_at_top(doc: pf.Doc) -> None:
-    """A book without parts, for the EPUB and the HTML site: its chapters (and a draft's "What
-    changed") become level-1 headings, the rest keeps its level.
+def chapters_at_top(doc: pf.Doc) -> set[str]:
+    """For the EPUB and the HTML site: a chapter heading that no part heading is above (front
+    matter, a draft's "What changed", and every chapter of a book without parts) becomes a
+    level-1 heading; the rest keeps its level. The ids of the headings promoted.
 
     pandoc splits both at level 2 and below, but its EPUB writer puts a heading of its own, the
     book's title, before a book that does not start with a level-1 heading (an empty chapter file,
-    with every chapter under it in the contents), and its chunked HTML writer counts levels from
-    the highest heading there is (in a book without a level-1 heading every section would be a
-    page). As level-1 headings, the chapters start a file or page each, their sections (level 3)
-    do not, and the answers' chapters (level 2) stay under their "Answers" (level 1)."""
+    with the front matter, or every chapter of a book without parts, under it in the contents), and
+    its chunked HTML writer counts levels from the highest heading there is (in a book without a
+    level-1 heading every section would be a page). As level-1 headings, these chapters start a
+    file or page each, their sections (level 3) do not, and the answers' chapters (level 2) stay
+    under their "Answers" (level 1). Their sections keep level 3 in the document: the site moves
+    them up on the page (html.finish_pages), as a level 2 would start a page of its own."""
+    promoted: set[str] = set()
+    under_part = False
     for block in doc.content:
-        if isinstance(block, pf.Header) and block.level == 2 and {"chapter", "front-matter"} & set(block.classes):
+        if not isinstance(block, pf.Header):
+            continue
+        if block.level == 1:
+            under_part = "part" in block.classes
+        elif block.level == 2 and not under_part and {"chapter", "front-matter"} & set(block.classes):
             block.level = 1
+            promoted.add(block.identifier)
+    return promoted
 
 
 def dump(doc: pf.Doc) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import panflute as pf
@@ -129,12 +131,69 @@ def answers_as_notes(doc: pf.Doc) -> None:
     rewrite(doc, action)
 
 
+# A chapter file's place in the book, from the classes of the section it holds: front matter, the
+# back matter (the appendices, their heading, the answers), or else the body (parts and chapters).
+_FILE = re.compile(r'^EPUB/text/ch[0-9]+\.xhtml$')
+_BODY = re.compile(r'<body epub:type="bodymatter">(\s*<section id="[^"]*" class="([^"]*)")')
+_LANDMARKS = re.compile(r'(<nav epub:type="landmarks"[^>]*>.*?)(\s*</ol>\s*</nav>)', re.S)
+LANDMARKS = (("frontmatter", "Front Matter"), ("bodymatter", "Start of Content"), ("backmatter", "Back Matter"))
+
+
+def _matter(classes: set[str]) -> str:
+    if "front-matter" in classes:
+        return "frontmatter"
+    if {"appendix", "appendices", "answers-chapter"} & classes:
+        return "backmatter"
+    return "bodymatter"
+
+
+def book_matters(path: Path) -> dict[str, str]:
+    """Mark the front, body and back matter, which pandoc does not tell apart (every chapter file's
+    body says bodymatter, and nav.xhtml's landmarks are the title page, cover and contents only):
+    each chapter file's `<body epub:type>` says which it belongs to, and the landmarks point at the
+    first file of each (the back matter starts at the appendices' own heading in a book with parts,
+    else at the first appendix, else at the answers). The EPUB is written again with the same
+    entries in the same order, dates and compression: as reproducible as pandoc's.
+    The first file of each matter, as `{epub:type: href from nav.xhtml}`."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info, z.read(info)) for info in z.infolist()]
+    first: dict[str, str] = {}
+    out = []
+    for info, data in entries:
+        if _FILE.match(info.filename):
+            text = data.decode("utf-8")
+            m = _BODY.search(text)
+            if m:
+                matter = _matter(set(m.group(2).split()))
+                first.setdefault(matter, info.filename.removeprefix("EPUB/"))
+                if matter != "bodymatter":
+                    text = text[:m.start()] + f'<body epub:type="{matter}">' + m.group(1) + text[m.end():]
+                    data = text.encode("utf-8")
+        out.append((info, data))
+    marks = "".join(f'\n    <li>\n      <a href="{first[kind]}" epub:type="{kind}">{label}</a>\n    </li>'
+                    for kind, label in LANDMARKS if kind in first)
+    for at, (info, data) in enumerate(out):
+        if info.filename == "EPUB/nav.xhtml":
+            text, found = _LANDMARKS.subn(lambda m: m.group(1) + marks + m.group(2), data.decode("utf-8"), count=1)
+            if not found:
+                raise RuntimeError("pandoc's nav.xhtml has no landmarks list to add to")
+            out[at] = (info, text.encode("utf-8"))
+    with zipfile.ZipFile(path, "w") as z:
+        for info, data in out:
+            copy = zipfile.ZipInfo(info.filename, info.date_time)
+            copy.compress_type, copy.external_attr, copy.create_system = \
+                info.compress_type, info.external_attr, info.create_system
+            z.writestr(copy, data)
+    return first
+
+
 class EpubBuilder(Builder):
     name = "epub"
 
     def takes_document(self, ctx: BuildContext) -> bool:
         # else the book goes to pandoc as it is, images aside
-        return ctx.answers == "inline" or ctx.flat
+        # or chapters that no part is above: front matter, or every chapter of a book without parts
+        return ctx.answers == "inline" or ctx.flat or bool(ctx.book.meta.front)
 
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
@@ -144,8 +203,7 @@ class EpubBuilder(Builder):
         # reads no file that book text names; it runs in an empty folder with our CSS and cover only
         if self.takes_document(ctx):
             doc = ctx.document()
-            if ctx.flat:
-                chapters_at_top(doc)
+            chapters_at_top(doc)
             if ctx.answers == "inline":
                 answers_as_notes(doc)
             embed_images(doc, root)
@@ -162,6 +220,7 @@ class EpubBuilder(Builder):
                             f"--epub-cover-image={cover}", f"--resource-path={scratch}",
                             "-M", f"rights=© {ctx.date.when.year} {ctx.book.meta.author}"],
                            payload, cwd=scratch, env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
+            book_matters(tmp)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

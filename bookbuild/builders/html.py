@@ -101,13 +101,15 @@ _HEADING = re.compile(r"<(/?)h([1-6])(?=[\s>])")
 _ID = re.compile(r'\sid="([^"]+)"')
 _HREF = re.compile(r'<a href="([^"#]*)(?:#[^"]*)?"')
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+_TOC_ENTRY = re.compile(r'<li>(?=<a\b[^>]*\sid="toc-([^"]+)")')
 
 
 def _one_h1(main: str, flat: bool = False) -> str:
     """Shift the page's headings so that its top heading (a chapter is an h2 in the book) is an h1.
 
-    `flat`: a book without parts, whose chapters are h1s over h3 sections (chapters_at_top): the
-    headings under the top one move up to meet it (h1, h3, h4 become h1, h2, h3)."""
+    `flat`: a page whose chapter was promoted to an h1 over h3 sections (chapters_at_top: front
+    matter, or a chapter of a book without parts): the headings under the top one move up to meet
+    it (h1, h3, h4 become h1, h2, h3)."""
     levels = sorted({int(m.group(2)) for m in _HEADING.finditer(main)})
     top = levels[0] if levels else 1
     gap = levels[1] - top - 1 if flat and len(levels) > 1 else 0
@@ -129,15 +131,26 @@ def _mark_current(toc: str, page: str) -> str:
     return toc
 
 
-def finish_pages(folder: Path, book_title: str, flat: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+def _mark_chapters(toc: str, chapters: set[str]) -> str:
+    """`class="toc-chapter"` on the contents entries of chapters (numbered or not: front matter,
+    part introductions, appendices, the answers' chapters), whose sections book.css shows only
+    on the chapter's own page; parts and the "Appendices" and "Answers" headings keep theirs."""
+    return _TOC_ENTRY.sub(lambda m: '<li class="toc-chapter">' if html.unescape(m.group(1)) in chapters else m.group(0),
+                          toc)
+
+
+def finish_pages(folder: Path, book_title: str, promoted: set[str] = frozenset(),
+                 chapters: set[str] = frozenset()) -> tuple[dict[str, str], dict[str, str]]:
     """Fix up every page pandoc wrote; the page of every id, and every page's title.
-    `flat`: a book without parts (see _one_h1)."""
+    `promoted`: the ids of chapters made level-1 headings (chapters_at_top; see _one_h1);
+    `chapters`: the ids of every chapter's heading (see _mark_chapters)."""
     page_of: dict[str, str] = {}
     titles: dict[str, str] = {}
     for path in sorted(folder.glob("*.html")):
         text = path.read_text(encoding="utf-8").replace(BODY_START, "", 1).replace(BODY_END, "", 1)
+        flat = path.stem in promoted  # a page is named after the id of its heading
         text = _MAIN.sub(lambda m: _one_h1(m.group(0), flat), text, count=1)
-        text = _TOC.sub(lambda m: _mark_current(m.group(0), path.name), text, count=1)
+        text = _TOC.sub(lambda m: _mark_current(_mark_chapters(m.group(0), chapters), path.name), text, count=1)
         path.write_text(text, encoding="utf-8")
         main = _MAIN.search(text)
         for ident in _ID.findall(main.group(0) if main else ""):
@@ -158,8 +171,9 @@ class HtmlBuilder(Builder):
         doc = ctx.document()
         entries = search_entries(doc)
         prepare_questions(doc, ctx.answers)
-        if ctx.flat:
-            chapters_at_top(doc)
+        promoted = chapters_at_top(doc)
+        chapters = {block.identifier for block in doc.content if isinstance(block, pf.Header) and block.level <= 2
+                    and "part" not in block.classes}
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-assets-") as stage:
                 # pandoc reads the images (it must not find the output folder already there)
@@ -188,7 +202,7 @@ class HtmlBuilder(Builder):
                 if (Path(stage) / ASSETS).is_dir():
                     shutil.copytree(Path(stage) / ASSETS, fresh / ASSETS, dirs_exist_ok=True)
             (fresh / "sitemap.json").unlink(missing_ok=True)
-            page_of, titles = finish_pages(fresh, ctx.book.meta.title, ctx.flat)
+            page_of, titles = finish_pages(fresh, ctx.book.meta.title, promoted, chapters)
             (fresh / SEARCH_INDEX).write_text(index_script(entries, page_of, titles), encoding="utf-8")
             for name in (STYLESHEET, SCRIPT):
                 shutil.copyfile(find_template(root, name), fresh / name)
