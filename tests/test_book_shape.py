@@ -357,6 +357,44 @@ def test_draft_subset_keeps_its_front_chapter_and_appendix(shaped):
                          "A.2": "sec-interviewers.html#q-loop-calibration"}
 
 
+# --- a book without parts, with a front chapter and an appendix ---
+
+def test_a_book_without_parts_with_front_matter_and_an_appendix(tmp_path):
+    """No part and no "Appendices" heading: the foreword, the chapters and appendix A all at the
+    top, each its own page and file; the foreword's and the appendix's sections under their h1."""
+    root = tmp_path / "flat"
+    shutil.copytree(FIXTURES / "flat", root, ignore=shutil.ignore_patterns("dist", ".bookbuild-cache"))
+    chapters = root / "book" / "chapters"
+    (chapters / "foreword.md").write_text("# Foreword {#sec:foreword}\n\nSee @sec:extra.\n\n"
+                                          "## Why {#sec:why}\n\nBecause.\n", encoding="utf-8")
+    (chapters / "extra.md").write_text("# Extra tables {#sec:extra}\n\nBack to @sec:foreword.\n\n"
+                                       "## More {#sec:more}\n\nText.\n", encoding="utf-8")
+    yaml = root / "book" / "book.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace(
+        "\nchapters: ", "\nfront: [foreword.md]\nappendices: [extra.md]\nchapters: "), encoding="utf-8")
+    done = run_cli("--book", str(root), "--format", "html,epub", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out" / "release"
+    top_labels = ["Foreword", "1 Descriptive statistics", "2 Probability", "3 Models", "4 Review",
+                  "A Extra tables", "Answers"]
+    top, _ = sidebar(out / "html" / "sec-review.html")
+    assert labels(top) == top_labels
+    assert labels(children(top, "Foreword")) == ["Why"] and labels(children(top, "A Extra tables")) == ["A.1 More"]
+    for name, h1, h2 in (("sec-foreword.html", "Foreword", "Why"), ("sec-extra.html", "A Extra tables", "A.1 More")):
+        headings = re.findall(r"<h([1-6])\b[^>]*>(.*?)</h\1>", main_of(out / "html" / name), re.S)
+        assert [(int(level), text_of(text)) for level, text in headings] == [(1, h1), (2, h2)], name
+    assert links_by_text(out / "html" / "sec-foreword.html")["Appendix A"] == {"sec-extra.html#sec-extra"}
+    epub = out / "flat-exam-bank.epub"
+    nav = epub_nav(epub)
+    assert labels(nav) == top_labels
+    marks = landmarks(epub)
+    assert (marks["frontmatter"], marks["bodymatter"], marks["backmatter"]) == (
+        file_of(nav, "Foreword"), file_of(nav, "1 Descriptive statistics"), file_of(nav, "A Extra tables"))
+    with zipfile.ZipFile(epub) as z:
+        names = set(z.namelist())
+    assert broken_links(epub_pages(epub), names) == []
+
+
 # --- in a browser: the sidebar folds the front chapters' sections too ---
 
 @pytest.mark.slow
