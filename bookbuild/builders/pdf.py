@@ -6,6 +6,7 @@ import base64
 import json
 import mimetypes
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -20,7 +21,8 @@ from ..texmath import tex_to_html
 from ..tree import rewrite, text_length
 from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
-from .pdf_layout import BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, NoFixedPoint, ParallelLayout, join, merge, split
+from .pdf_layout import (BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, FRONT_CLOSE, FRONT_OPEN, NoFixedPoint, ParallelLayout,
+                         join, label_ranges, merge, page_label, split)
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
 PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
@@ -113,14 +115,63 @@ def mark_short_blocks(doc: pf.Doc) -> None:
     rewrite(doc, action)
 
 
+def mark_front_matter(doc: pf.Doc) -> None:
+    """The front matter (front chapters, a draft's "What changed": headings with the class
+    `front-matter`, before the first part or chapter) and the main matter, for pdf.css: each
+    front chapter is wrapped in a `front-matter-body` block (its pages are the `front` pages, with
+    roman folios), and the first heading of the main matter gets the class `main-matter` (its
+    page is 1 again). In a book with parts, a front chapter is at the top of the outline, as the
+    parts are (the class `front-top`)."""
+    parts = any(isinstance(b, pf.Header) and b.level == 1 and "part" in b.classes for b in doc.content)
+    out: list[pf.Block] = []
+    open_ = False
+    for index, block in enumerate(doc.content):
+        if isinstance(block, pf.Header) and block.level <= 2:
+            if open_:
+                out.append(pf.RawBlock(FRONT_CLOSE, format="html"))
+                open_ = False
+            if "front-matter" not in block.classes:
+                block.classes.append("main-matter")
+                out.extend(doc.content[index:])
+                break
+            out.append(pf.RawBlock(FRONT_OPEN, format="html"))
+            open_ = True
+            if parts and block.level == 2:
+                block.classes.append("front-top")
+        out.append(block)
+    else:
+        if open_:
+            out.append(pf.RawBlock(FRONT_CLOSE, format="html"))
+    doc.content = out
+
+
+_MAIN_START = re.compile(r'<h[12]\b[^>]*\bclass="[^"]*\bmain-matter\b')
+_ID = re.compile(r'\sid="([^"]+)"')
+_LINK = re.compile(r'<a href="#([^"]+)"')
+
+
+def mark_front_links(html: str) -> str:
+    """Links to the front matter get `data-front`: pdf.css prints their page numbers in roman."""
+    start = html.find(BODY_MARK)
+    main = _MAIN_START.search(html, max(start, 0))
+    front = set(_ID.findall(html, max(start, 0), main.start() if main else len(html)))
+    if not front:
+        return html
+    return _LINK.sub(lambda m: m.group(0) + ' data-front=""' if m.group(1) in front else m.group(0), html)
+
+
 def mark_pieces(doc: pf.Doc) -> int:
     """Mark where the book may be cut for parallel layout: where pdf.css starts a new page anyway,
-    before each part opener and each chapter (right-hand pages) and before the answers to each
-    chapter (a new page), but the first, which follows its part opener."""
+    before each front chapter, each part opener and each chapter (right-hand pages) and before
+    the answers to each chapter (a new page), but the first, which follows its part opener."""
     marks = 0
     for i in reversed(range(len(doc.content))):
         block = doc.content[i]
-        if not isinstance(block, pf.Header):
+        if isinstance(block, pf.RawBlock) and block.text == FRONT_OPEN:
+            doc.content.insert(i, pf.RawBlock(CHUNK_MARK, format="html"))
+            marks += 1
+            continue
+        if not isinstance(block, pf.Header) or "front-matter" in block.classes:
             continue
         opener = (block.level == 1 and "part" in block.classes) or (block.level == 2 and "chapter" in block.classes)
         answers = (block.level == 2 and "answers-chapter" in block.classes
@@ -150,6 +201,7 @@ class PdfBuilder(Builder):
         mark_short_blocks(doc)
         typeset_math(doc, problems)
         embed_images(doc, root)
+        mark_front_matter(doc)
         pieces = mark_pieces(doc)
         payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
         give_back_memory()
@@ -164,19 +216,22 @@ class PdfBuilder(Builder):
             if ctx.pdf_workers is not None:
                 ctx.pdf_workers.pandoc_free.set()
         del payload
+        html = mark_front_links(html)
         css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
         parallel = wants_parallel(ctx.pdf_variant) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
         try:
             if parallel:
                 parts, html = split(html), ""  # the book's text is held once, in its pieces
-                messages, page_map = self._parallel(ctx, parts, css, tmp)
+                messages, page_map, labels = self._parallel(ctx, parts, css, tmp)
             else:
-                messages, page_map = self._serial(ctx, html, css, tmp)
+                messages, page_map, labels = self._serial(ctx, html, css, tmp)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
-        pagemap = {name[2:]: page for name, page in sorted(page_map.items()) if name.startswith("q-")}
+        # each question's page as it is printed (a decimal one, as every question's is, a number)
+        pagemap = {name[2:]: int(label) if label.isdigit() else label
+                   for name, label in sorted(labels.items()) if name.startswith("q-")}
         pagemap_path = ctx.out_dir / "pagemap.json"
         write_atomic(pagemap_path, json.dumps(pagemap, indent=1) + "\n")
         _remember_pages(root, target, page_map)
@@ -184,24 +239,34 @@ class PdfBuilder(Builder):
         self.warnings = problems + sorted({f"PDF layout: {m}" for m in messages if not m.startswith("Ignored")})
         return [target, pagemap_path]
 
-    def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path) -> tuple[list[str], dict[str, int]]:
-        """The whole book in one WeasyPrint document (also the tagged PDF/UA variant)."""
+    def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path
+                ) -> tuple[list[str], dict[str, int], dict[str, str]]:
+        """The whole book in one WeasyPrint document (also the tagged PDF/UA variant).
+
+        What WeasyPrint reports, the page of every anchor in its own sequence (the front matter's,
+        the main matter's, each from 1, as the parallel layout counts them) and its printed label."""
         import weasyprint
 
         reuse_svg_drawings()
         with collect_messages() as messages:
             document = weasyprint.HTML(string=html, base_url=ctx.book.root.as_uri() + "/",
                                        url_fetcher=fetcher()).render(stylesheets=[weasyprint.CSS(string=css)])
+            # the main matter starts (at 1) on the page pdf.css names so
+            front = next((n for n, page in enumerate(document.pages)
+                          if page._page_box.page_type.name == MAIN_START_PAGE), len(document.pages))
             options = {"pdf_variant": ctx.pdf_variant} if ctx.pdf_variant else {}
-            document.write_pdf(tmp, pdf_identifier=_identifier(ctx), **options)
+            document.write_pdf(tmp, pdf_identifier=_identifier(ctx), finisher=_page_labels(front), **options)
         page_map: dict[str, int] = {}
+        labels: dict[str, str] = {}
         for number, page in enumerate(document.pages, 1):
             for anchor in page.anchors:
-                page_map.setdefault(anchor, number)
-        return messages, page_map
+                if anchor not in page_map:
+                    page_map[anchor] = number if number <= front else number - front
+                    labels[anchor] = page_label(page_map[anchor], number <= front)
+        return messages, page_map, labels
 
     def _parallel(self, ctx: BuildContext, parts: tuple[str, list[str], str], css: str, tmp: Path
-                  ) -> tuple[list[str], dict[str, int]]:
+                  ) -> tuple[list[str], dict[str, int], dict[str, str]]:
         """The book cut where a new page starts anyway, laid out on every core, merged."""
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
@@ -213,7 +278,7 @@ class PdfBuilder(Builder):
                 layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root, ctx.cache)
                 try:
                     pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
-                    paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), page_map, shift)
+                    paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), shift)
                 except (NoFixedPoint, EOFError, OSError):
                     # no fixed point, or a worker failed
                     pieces, page_map = None, {}
@@ -225,9 +290,10 @@ class PdfBuilder(Builder):
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
             if meta.author:
                 info["/Author"] = meta.author
-            merge(paths, pieces, tmp, info, meta.language, layout.firsts, lead, shift, layout.nested)
+            merge(paths, pieces, tmp, info, meta.language, layout.physical, lead, shift, layout.nested,
+                  layout.front_pages)
         messages = [m for piece in pieces.values() for m in piece.messages]
-        return messages, page_map
+        return messages, page_map, layout.labels
 
 
 def wants_parallel(pdf_variant: str | None) -> bool:
@@ -266,6 +332,21 @@ class EarlyWorkers:
         layout = self.take()
         if layout is not None:
             layout.close()
+
+
+MAIN_START_PAGE = "main-start"  # pdf.css's page for the main matter's first heading
+
+
+def _page_labels(front: int):
+    """A WeasyPrint finisher: the PDF's /PageLabels, roman for the `front` pages, then decimal from 1."""
+    def finish(document, pdf):
+        import pydyf
+
+        nums = pydyf.Array()
+        for start, style in label_ranges(front, len(document.pages)):
+            nums.extend([start, pydyf.Dictionary({"S": style})])
+        pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
+    return finish
 
 
 def _identifier(ctx: BuildContext) -> bytes:

@@ -21,6 +21,14 @@ Each piece's layout (its pages, anchors, links, outline) is kept in the book's c
 and first page, and its PDF by its numbers too: after an edit, the pieces whose text did not
 change are neither laid out nor written again (a piece whose numbers moved is laid out and
 written with the new ones).
+
+The front matter (the title page, copyright, contents and front chapters: the first pieces) is
+numbered i, ii, … and the main matter again from 1, on a right-hand page: the front matter is
+padded to an even count. So the pages of each are counted on their own (a piece's "first page"
+is its number in its own sequence: the main matter's numbers never depend on the front
+matter's length), and a number's placeholder is its digits in the main matter, and in the front
+matter the roman numeral itself (its letters are not of one width): the front pieces are laid
+out first, so that their numbers are known before the pieces that show them.
 """
 
 from __future__ import annotations
@@ -48,15 +56,21 @@ MAX_PASSES = 4
 MARGIN = 0.15
 PRIOR = 30
 _END_KEY = "bookbuild-end"  # the estimate's last page
+_FRONT_END_KEY = "bookbuild-front-end"  # the front matter's last page (before its padding)
+# each front chapter (and a draft's "What changed") is wrapped in this, a piece of its own
+FRONT_OPEN = '<div class="front-matter-body">'
+FRONT_CLOSE = "</div>"
 _BOUNDS = (10, 100, 1000, 10000)  # where page numbers gain a digit
 PX_TO_PT = 0.75
 # text characters on a page, roughly: only to guess how many digits a page number will have
 CHARS_PER_PAGE = {"a4": 2400, "letter": 2300, "6x9": 1400}
 # page references are numbers from the page map instead of target-counter() (pieces cannot see each other)
+# (the [data-page] outweighs pdf.css's [data-front], the front matter's roman numbers)
 PAGE_REF_CSS = """
-a.xref-q::after, a.xref-sec::after, a.xref-fig::after, a.xref-tbl::after,
-a.to-question::after, a.to-answer::after { content: " (p. " attr(data-page) ")"; }
-.toc a::after { content: leader('.') attr(data-page); }
+a.xref-q[data-page]::after, a.xref-sec[data-page]::after, a.xref-fig[data-page]::after,
+a.xref-tbl[data-page]::after, a.to-question[data-page]::after, a.to-answer[data-page]::after {
+  content: " (p. " attr(data-page) ")"; }
+.toc a[data-page]::after { content: leader('.') attr(data-page); }
 .piece-lead { page: piece-lead; }
 @page piece-lead { @top-center { content: none; } @bottom-center { content: none; } }
 """
@@ -107,16 +121,65 @@ def join(parts: tuple[str, list[str], str]) -> str:
     return head + CHUNK_MARK.join(bodies) + tail
 
 
-def with_placeholders(body: str, digits: dict[str, int]) -> str:
-    """Every internal link with a page number of zeros, as many as its target's page will have."""
-    return _INTERNAL_LINK.sub(lambda m: f'<a href="#{m.group(1)}" data-page="{"0" * digits.get(m.group(1), 2)}"',
+def roman(number: int) -> str:
+    """A front-matter page's number as it is printed: i, ii, iii, iv, …"""
+    out = []
+    for value, letters in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        count, number = divmod(number, value)
+        out.append(letters * count)
+    return "".join(out)
+
+
+def page_label(number: int, front: bool) -> str:
+    """The printed number of a page: roman in the front matter, else decimal."""
+    return roman(number) if front else str(number)
+
+
+def placeholder(number: int, front: bool) -> str:
+    """What a page number is laid out as before it is known: zeros, as many as its digits; the
+    roman numeral itself in the front matter (its letters differ in width: it is never written over)."""
+    return roman(number) if front else "0" * len(str(number))
+
+
+def front_pieces(bodies: list[str]) -> int:
+    """How many of the pieces are front matter: the first (title page, copyright, contents) and
+    each that follows it wrapped as front matter (pdf.py wraps the front chapters)."""
+    count = 1
+    while count < len(bodies) and bodies[count].lstrip().startswith(FRONT_OPEN):
+        count += 1
+    return count
+
+
+def front_length(firsts: list[int], pages: list[int], restart: int) -> int:
+    """The front matter's pages, padded to an even count: the main matter starts on a right-hand page."""
+    last = firsts[restart - 1] + pages[restart - 1] - 1
+    return last + last % 2 if restart < len(firsts) else last
+
+
+def physical_firsts(firsts: list[int], pages: list[int], restart: int) -> list[int]:
+    """Each piece's first page in the PDF (1-based), from its number in its own sequence."""
+    front = front_length(firsts, pages, restart)
+    return [first if i < restart else front + first for i, first in enumerate(firsts)]
+
+
+def label_ranges(front: int, total: int) -> list[tuple[int, str]]:
+    """The PDF's /PageLabels: (first page index, style): roman from the first page, decimal from 1
+    where the main matter starts."""
+    return [(0, "/r")] + ([(front, "/D")] if 0 < front < total else [])
+
+
+def with_placeholders(body: str, shapes: dict[str, str]) -> str:
+    """Every internal link with a placeholder page number (`placeholder`) of its target's page."""
+    return _INTERNAL_LINK.sub(lambda m: f'<a href="#{m.group(1)}" data-page="{shapes.get(m.group(1), "00")}"',
                               body)
 
 
-def patch_page_numbers(document, page_map: dict[str, int], first_page: int) -> None:
+def patch_page_numbers(document, labels: dict[str, str], first_page: int) -> None:
     """Write the true numbers over the placeholders: page references, contents and folios.
 
-    Only the digits change, never their count: every text box keeps its width and place.
+    Only the digits change, never their count: every text box keeps its width and place. A roman
+    number (the front matter's) was laid out as itself: it stays.
     """
     for index, page in enumerate(document.pages):
         page_box = page._page_box
@@ -130,8 +193,8 @@ def patch_page_numbers(document, page_map: dict[str, int], first_page: int) -> N
                     or not str(getattr(box, "element_tag", "")).endswith("::after")):
                 continue
             href = element.get("href") or ""
-            if href.startswith("#") and element.get("data-page") and href[1:] in page_map:
-                _set_number(box, page_map[href[1:]])
+            if href.startswith("#") and element.get("data-page") and labels.get(href[1:], "").isdigit():
+                _set_number(box, int(labels[href[1:]]))
 
 
 def flip(first_page: int, page: int, shift: float) -> float:
@@ -204,10 +267,10 @@ def _worker(conn) -> None:
                     messages=messages)
             conn.send(replies)
         elif request[0] == "write":
-            _, jobs, page_map, lead, shift = request
+            _, jobs, labels, lead, shift = request
             for index, path, identifier, first_page in jobs:
                 document = documents.pop(index)  # written once: its memory serves the next one
-                patch_page_numbers(document, page_map, first_page)
+                patch_page_numbers(document, labels, first_page)
                 to_other_hand(document, first_page, shift)
                 document.write_pdf(path, pdf_identifier=identifier)
                 del document
@@ -323,26 +386,38 @@ class ParallelLayout:
         head, bodies, tail = parts
         self.lead_html = head + LEAD_BODY + tail
         self.any_hand = [i > 0 and bool(_ANY_HAND.match(b)) for i, b in enumerate(bodies)]
-        # a piece that starts with a chapter (an h2): its outline entries go under the part's, when
-        # a part opened before it (a book without parts has its chapters at the top of the outline)
+        # the front matter's pieces, then the main matter's, each counted from 1
+        self.restart = restart = front_pieces(bodies)
+        self.front_names = {name for body in bodies[:restart] for name in _ID.findall(body)}
+        # a piece of the main matter that starts with a chapter (an h2): its outline entries go
+        # under the part's, when a part opened before it (a book without parts has its chapters at
+        # the top of the outline; the front matter's are at the top)
         levels = [(_HEADING.search(b) or [None, "1"])[1] for b in bodies]
-        self.nested = [i > 0 and level != "1" and "1" in levels[1:i] for i, level in enumerate(levels)]
-        pieces, laid = self._first_pass(parts, guess or _estimate_pages(bodies, chars_per_page), exact=bool(guess))
+        self.nested = [i > restart and level != "1" and "1" in levels[restart:i] for i, level in enumerate(levels)]
+        estimate = guess or _estimate_pages(bodies, chars_per_page, restart)
+        pieces, laid = self._first_pass(parts, estimate, exact=bool(guess))
         for _ in range(MAX_PASSES):
-            firsts = first_pages([pieces[i].pages for i in range(len(bodies))], self.any_hand)
+            pages = [pieces[i].pages for i in range(len(bodies))]
+            firsts = first_pages(pages, self.any_hand, restart)
             page_map = {name: firsts[i] + page for i, piece in pieces.items()
                         for name, (page, _, _) in piece.anchors.items()}
             page_map.update({_piece_key(i): first for i, first in enumerate(firsts)})
-            digits = {name: len(str(page)) for name, page in page_map.items()}
+            page_map[_FRONT_END_KEY] = firsts[restart - 1] + pages[restart - 1] - 1
+            shapes = {name: placeholder(page, name in self.front_names) for name, page in page_map.items()}
             jobs: list[list] = [[] for _ in self.pipes]
             for i, body in enumerate(bodies):
-                piece_html = head + with_placeholders(body, digits) + tail
-                if laid[i][0] != _digest(piece_html) or not _same_digits(laid[i][1], firsts[i], pieces[i].pages):
+                piece_html = head + with_placeholders(body, shapes) + tail
+                same_folios = (laid[i][1] == firsts[i] if i < restart  # roman folios: the very numbers
+                               else _same_digits(laid[i][1], firsts[i], pieces[i].pages))
+                if laid[i][0] != _digest(piece_html) or not same_folios:
                     jobs[self.owner[i]].append((i, piece_html, firsts[i]))  # the worker that holds it
                     laid[i] = (_digest(piece_html), firsts[i])
                 del piece_html
             if not any(jobs):
-                self.firsts, self.pages = firsts, [pieces[i].pages for i in range(len(bodies))]
+                self.firsts, self.pages = firsts, pages
+                self.physical = physical_firsts(firsts, pages, restart)
+                self.front_pages = front_length(firsts, pages, restart)
+                self.labels = {name: page_label(page, name in self.front_names) for name, page in page_map.items()}
                 self.laid, self.pieces, self.parts = laid, pieces, parts
                 self.refs = [list(dict.fromkeys(_INTERNAL_LINK.findall(body))) for body in bodies]
                 return pieces, page_map
@@ -360,7 +435,7 @@ class ParallelLayout:
         The pieces and, for each, the digest of the text it was laid out with and its first page.
         """
         head, bodies, tail = parts
-        outlook = _Outlook(bodies, estimate, self.any_hand, exact)
+        outlook = _Outlook(bodies, estimate, self.any_hand, exact, self.restart, self.front_names)
         todo = sorted(range(len(bodies)), key=lambda i: -outlook.length[i])  # the longest first
         self.owner = [0] * len(bodies)
         idle, running = list(range(len(self.pipes))), {}
@@ -369,7 +444,7 @@ class ParallelLayout:
         for i in list(todo) if exact and self.store is not None else ():
             # laid out by an earlier build with the same text and numbers' digits: its layout
             first = outlook.first(i)
-            digest_ = _digest(head + with_placeholders(bodies[i], outlook.digits(i)) + tail)
+            digest_ = _digest(head + with_placeholders(bodies[i], outlook.shapes(i)) + tail)
             known = self._recall_layout(digest_, first)
             if known is not None:
                 todo.remove(i)
@@ -378,14 +453,18 @@ class ParallelLayout:
                 outlook.laid(i, known)
         while todo or running:
             while idle and todo:
-                # the longest sure one, else the safest guess (checked after): a worker never waits
-                choice = next((i for i in todo if outlook.safety(i) == math.inf), None)
+                # the front matter first, each piece once its first page is known (then its
+                # numbers are known to the pieces that show them); then the longest sure one, else
+                # the safest guess (checked after): a worker never waits
+                choice = next((i for i in todo if i < self.restart and outlook.known(i)), None)
+                if choice is None:
+                    choice = next((i for i in todo if outlook.safety(i) == math.inf), None)
                 if choice is None:
                     choice = max(todo, key=outlook.safety)
                 todo.remove(choice)
                 worker = idle.pop(0)
                 first = outlook.first(choice)
-                piece_html = head + with_placeholders(bodies[choice], outlook.digits(choice)) + tail
+                piece_html = head + with_placeholders(bodies[choice], outlook.shapes(choice)) + tail
                 laid[choice] = (_digest(piece_html), first)
                 self.pipes[worker].send(("layout", [(choice, piece_html, first)]))
                 del piece_html
@@ -401,7 +480,7 @@ class ParallelLayout:
                 outlook.laid(index, reply[index])
         return pieces, laid
 
-    def write(self, count: int, folder: Path, identifier: bytes, page_map: dict[str, int], shift: float = 0.0
+    def write(self, count: int, folder: Path, identifier: bytes, shift: float = 0.0
               ) -> tuple[list[Path], Path | None]:
         """Each piece as a PDF with its true numbers, and the empty lead page when one is needed
         (the first worker lays that out too). A piece written by an earlier build with the same
@@ -411,10 +490,11 @@ class ParallelLayout:
         `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands.
         """
         paths = [folder / f"piece-{i:03d}.pdf" for i in range(count)]
-        keys = [self._pdf_key(i, page_map, identifier, shift) for i in range(count)]
+        keys = [self._pdf_key(i, identifier, shift) for i in range(count)]
         jobs: list[list] = [[] for _ in self.pipes]
         relay: list[list] = [[] for _ in self.pipes]
-        digits = {name: len(str(page)) for name, page in page_map.items()}
+        shapes = {name: placeholder(int(label), False) if label.isdigit() else label
+                  for name, label in self.labels.items()}
         for i, path in enumerate(paths):
             stored = self.store.get(keys[i]) if self.store is not None else None
             if stored is not None:
@@ -422,17 +502,17 @@ class ParallelLayout:
                 continue
             if i in self.remembered:  # only its layout was kept: lay it out (the same way) now
                 head, bodies, tail = self.parts
-                relay[i % len(self.pipes)].append((i, head + with_placeholders(bodies[i], digits) + tail,
+                relay[i % len(self.pipes)].append((i, head + with_placeholders(bodies[i], shapes) + tail,
                                                    self.firsts[i]))
                 self.owner[i] = i % len(self.pipes)
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
         if any(relay):
             self._ask(relay, "layout")
-        needs_lead = any(self.firsts[i] > self.firsts[i - 1] + self.pages[i - 1] for i in range(1, count))
+        needs_lead = any(self.physical[i] > self.physical[i - 1] + self.pages[i - 1] for i in range(1, count))
         lead = folder / "lead.pdf" if needs_lead else None
         for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
             extra = (self.lead_html, str(lead), identifier) if lead is not None and w == 0 else None
-            pipe.send(("write", jobs_of_worker, page_map, extra, shift))
+            pipe.send(("write", jobs_of_worker, self.labels, extra, shift))
         for pipe in self.pipes:
             if pipe.recv() != "written":
                 raise EOFError("a layout worker failed")
@@ -464,8 +544,8 @@ class ParallelLayout:
         self.store.put(self._layout_key(self.laid[index][0], self.firsts[index]),
                        json.dumps(dataclasses.asdict(self.pieces[index])))
 
-    def _pdf_key(self, index: int, page_map: dict[str, int], identifier: bytes, shift: float) -> str:
-        numbers = [self.firsts[index]] + [page_map.get(name) for name in self.refs[index]]
+    def _pdf_key(self, index: int, identifier: bytes, shift: float) -> str:
+        numbers = [self.firsts[index]] + [self.labels.get(name) for name in self.refs[index]]
         return digest("pdf-piece", self.setting, self.laid[index][0], json.dumps(numbers), identifier.hex(),
                       repr(shift))
 
@@ -473,13 +553,24 @@ class ParallelLayout:
 class _Outlook:
     """What is known of the pages while the pieces are laid out: a laid-out piece exactly, the
     others from the estimate, scaled by how the laid-out pieces compared with theirs and give or
-    take MARGIN (none when the estimate is the previous build's page map)."""
+    take MARGIN (none when the estimate is the previous build's page map). Pages are counted in
+    each piece's own sequence: the front matter's (the first `restart` pieces) and the main
+    matter's, each from 1."""
 
-    def __init__(self, bodies: list[str], estimate: dict[str, int], any_hand: list[bool], exact: bool):
+    def __init__(self, bodies: list[str], estimate: dict[str, int], any_hand: list[bool], exact: bool,
+                 restart: int | None = None, front_names: set[str] | None = None):
         count = len(bodies)
+        self.restart = count if restart is None else restart
+        self.front_names = front_names or set()
         starts = [estimate.get(_piece_key(i), 1) for i in range(count)]
         end = estimate.get(_END_KEY, max(estimate.values(), default=1))
-        self.length = [max(1, (starts[i + 1] if i + 1 < count else end + 1) - starts[i]) for i in range(count)]
+        front_end = estimate.get(_FRONT_END_KEY)
+
+        def following(i: int) -> int:  # the page after piece i's last, in its sequence
+            if i + 1 == self.restart:
+                return (front_end if front_end is not None else end if i + 1 == count else starts[i]) + 1
+            return starts[i + 1] if i + 1 < count else end + 1
+        self.length = [max(1, following(i) - starts[i]) for i in range(count)]
         self.home: dict[str, tuple[int, int]] = {}  # anchor -> (piece, estimated page within it)
         for i, body in enumerate(bodies):
             for name in _ID.findall(body):
@@ -487,7 +578,8 @@ class _Outlook:
         self.refs = [list(dict.fromkeys(_INTERNAL_LINK.findall(body))) for body in bodies]
         self.any_hand, self.exact = any_hand, exact
         self.pages: dict[int, int] = {}  # laid-out piece -> its pages
-        self.settled = 0  # every piece before this one is laid out
+        # in each sequence, every piece before this one is laid out
+        self.settled, self.settled_main = 0, self.restart
         self.sure: set[int] = set()  # pieces whose numbers are sure of their digits (they stay so)
         self.within: dict[str, int] = {}  # anchor in a laid-out piece -> its page within it
         self._ranges()
@@ -497,17 +589,27 @@ class _Outlook:
         self.within.update((name, page) for name, (page, _, _) in piece.anchors.items())
         self._ranges()
 
+    def known(self, index: int) -> bool:
+        """Whether piece `index`'s first page is known: the pieces before it in its sequence are laid out."""
+        return index <= (self.settled if index < self.restart else self.settled_main)
+
     def _ranges(self) -> None:
         """Each piece's first page: the best guess and the lowest and highest it may be."""
-        while self.settled < len(self.length) and self.settled in self.pages:
+        while self.settled < self.restart and self.settled in self.pages:
             self.settled += 1  # the pieces before this one are all laid out: its first page is known
+        while self.settled_main < len(self.length) and self.settled_main in self.pages:
+            self.settled_main += 1
         # how the laid-out pieces compare with their estimates, as if PRIOR pages had matched
         self.scale = ((sum(self.pages.values()) + PRIOR) / (sum(self.length[i] for i in self.pages) + PRIOR))
         margin = 0.0 if self.exact else MARGIN
         best_lengths = [self.pages.get(i, round(n * self.scale)) for i, n in enumerate(self.length)]
-        self.best = first_pages(best_lengths, self.any_hand)
+        self.best = first_pages(best_lengths, self.any_hand, self.restart)
         self.low, self.high = [1], [1]
         for i, n in enumerate(self.length):
+            if i + 1 == self.restart:  # the main matter starts again at 1
+                self.low.append(1)
+                self.high.append(1)
+                continue
             low = self.pages.get(i, int(n * self.scale * (1 - margin)))
             high = self.pages.get(i, math.ceil(n * self.scale * (1 + margin)))
             lead = 0 if self.any_hand[i + 1:i + 2] in ([], [True]) else 1  # a blank page before the next
@@ -527,31 +629,45 @@ class _Outlook:
         if index in self.pages:
             offset = self.within.get(name, 0)
             return self.best[index] + offset, self.low[index] + offset, self.high[index] + offset
-        low, high = (self.best[index],) * 2 if index <= self.settled else (self.low[index], self.high[index])
+        low, high = (self.best[index],) * 2 if self.known(index) else (self.low[index], self.high[index])
         margin = 0.0 if self.exact else MARGIN
         return (self.best[index] + round(estimated * self.scale), low + int(estimated * self.scale * (1 - margin)),
                 high + math.ceil(estimated * self.scale * (1 + margin)))
 
-    def digits(self, index: int) -> dict[str, int]:
-        """The digits of the page numbers piece `index` shows, as best known."""
+    def _exact(self, name: str) -> bool:
+        """Whether an anchor's page is known for certain: its piece is laid out and its first page known."""
+        index = self.home[name][0]
+        return index in self.pages and self.known(index)
+
+    def shapes(self, index: int) -> dict[str, str]:
+        """The placeholders of the page numbers piece `index` shows, as best known."""
         found = {name: self._anchor(name) for name in self.refs[index]}
-        return {name: len(str(pages[0])) for name, pages in found.items() if pages is not None}
+        return {name: placeholder(pages[0], name in self.front_names)
+                for name, pages in found.items() if pages is not None}
 
     def safety(self, index: int) -> float:
         """How sure it is that every page number the piece shows (its references and its folios)
         will have the digits it is given now: infinite when sure, else how many pages the best
-        guess of the nearest unsure one is from the page where its digits change."""
+        guess of the nearest unsure one is from the page where its digits change (a roman
+        number, the front matter's, is sure only once it is known)."""
         if self.exact or index in self.sure:
             return math.inf
         nearest = math.inf
         for name in self.refs[index]:
             pages = self._anchor(name)
-            if pages is not None and len({len(str(p)) for p in pages}) > 1:
+            if pages is None:
+                continue
+            if name in self.front_names:
+                if not self._exact(name):
+                    nearest = min(nearest, 0.5)
+            elif len({len(str(p)) for p in pages}) > 1:
                 nearest = min(nearest, min(abs(pages[0] - bound + .5) for bound in _BOUNDS))
-        if index <= self.settled:
+        if self.known(index):
             if nearest == math.inf:
                 self.sure.add(index)
             return nearest  # its first page is known: its folios are
+        if index < self.restart:
+            return 0.5  # roman folios: sure only once known
         low, high = self.low[index], self.high[index]
         longest = math.ceil(self.length[index] * self.scale * (1 + MARGIN))
         if nearest == math.inf and not any(low < bound <= high + longest for bound in _BOUNDS):
@@ -574,8 +690,9 @@ def _same_digits(laid_first: int, first: int, pages: int) -> bool:
     return all(len(str(laid_first + k)) == len(str(first + k)) for k in range(pages))
 
 
-def _estimate_pages(bodies: list[str], chars_per_page: int) -> dict[str, int]:
-    """Each anchor's page, guessed from the text before it and the page breaks of pdf.css.
+def _estimate_pages(bodies: list[str], chars_per_page: int, restart: int | None = None) -> dict[str, int]:
+    """Each anchor's page, guessed from the text before it and the page breaks of pdf.css; from
+    piece `restart` on (the main matter), counted again from 1.
 
     Only a guess: a number whose digits it gets wrong costs its piece a second layout.
     """
@@ -591,6 +708,9 @@ def _estimate_pages(bodies: list[str], chars_per_page: int) -> dict[str, int]:
             page += 1
 
     for i, body in enumerate(bodies):
+        if i == restart:
+            estimate[_FRONT_END_KEY] = page if used else max(1, page - 1)
+            page, used = 1, 0
         break_page("page")  # and the piece's first element may ask for a right-hand page
         position = 0
         for match in _EVENT.finditer(body):
@@ -616,6 +736,7 @@ def _estimate_pages(bodies: list[str], chars_per_page: int) -> dict[str, int]:
         page, used = page + used // chars_per_page, used % chars_per_page
         estimate.setdefault(_piece_key(i), page)
     estimate[_END_KEY] = page
+    estimate.setdefault(_FRONT_END_KEY, page)
     return estimate
 
 
@@ -624,11 +745,14 @@ def _has_lead(next_page: int) -> int:
     return 1 if next_page % 2 == 0 else 0
 
 
-def first_pages(content: list[int], any_hand: list[bool] | None = None) -> list[int]:
+def first_pages(content: list[int], any_hand: list[bool] | None = None, restart: int | None = None) -> list[int]:
     """The folio of each piece's first page, given the pages of each piece: a right-hand page,
-    or the next page for a piece that may start on either hand."""
+    or the next page for a piece that may start on either hand; piece `restart` (the main
+    matter's first) is page 1 again."""
     firsts, next_page = [], 1
     for i, count in enumerate(content):
+        if i == restart:
+            next_page = 1
         if not (any_hand and any_hand[i]):
             next_page += _has_lead(next_page)
         firsts.append(next_page)
@@ -646,9 +770,11 @@ def _piece_key(index: int) -> str:
 
 
 def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str,
-          firsts: list[int], lead: Path | None = None, shift: float = 0.0, nested: list[bool] | None = None) -> None:
+          firsts: list[int], lead: Path | None = None, shift: float = 0.0, nested: list[bool] | None = None,
+          front: int = 0) -> None:
     """One PDF from the pieces, in order, with links, named destinations and outline across them;
-    the `lead` page before a piece whose first page (`firsts`) is not the next page.
+    the `lead` page before a piece whose first page in the PDF (`firsts`) is not the next page;
+    page labels roman for the `front` pages, then decimal from 1.
 
     A piece that starts on a left-hand page was moved to the other hand as it was written
     (`flip`); its links and names move with it here.
@@ -720,6 +846,11 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             top = outline(piece.bookmarks, piece=i) or top
     writer.add_metadata(info)
     writer._root_object[NameObject("/Lang")] = TextStringObject(language)
+    if front:
+        nums = ArrayObject()
+        for start, style in label_ranges(front, len(writer.pages)):
+            nums += [NumberObject(start), DictionaryObject({NameObject("/S"): NameObject(style)})]
+        writer._root_object[NameObject("/PageLabels")] = DictionaryObject({NameObject("/Nums"): nums})
     writer.page_mode = "/UseOutlines"
     with open(target, "wb") as fh:
         writer.write(fh)
