@@ -181,32 +181,14 @@ def read_exclude(path: Path, book: Book, report: Report) -> set[str]:
 def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
                      excluded: set[str]) -> list[Question]:
     """A balanced, seeded choice of the questions the request matches, in book order."""
-    unknown = [t for t in request.topics if t not in book.topics]
-    if unknown:
-        raise BookError(f"no topic {_names(unknown, 'or')} in this book; its topics are: {', '.join(book.topics)}"
-                        + did_you_mean(unknown, book.topics))
-    topics = request.topics or tuple(book.topics)
-    in_topics = [q for t in topics for q in book.topics[t].questions]
-    where = _where(request.topics)
-    tags_there = sorted({tag for q in in_topics for tag in q.tags})
-    unknown = [t for t in request.tags if t not in tags_there]
-    if unknown:
-        raise BookError(f"no question in {where} is tagged {_names(unknown, 'or')}; " + _what_tags(unknown, tags_there))
-
-    matching = [q for q in in_topics
-                if (not request.difficulties or q.difficulty in request.difficulties)
-                and (not request.tags or set(request.tags) & set(q.tags))
-                and (request.kind is None or q.kind == request.kind)]
+    matching = matching_questions(book, request)
     pool = sorted((q for q in matching if q.id not in excluded), key=lambda q: _book_order(numbers, q))
     wanted = request.count or min(DEFAULT_COUNT, len(pool))
     if not pool or len(pool) < wanted:
         after = " (after --exclude)" if len(pool) < len(matching) else ""
-        what = " ".join(filter(None, [" or ".join(request.difficulties), request.kind,
-                                      "question" if len(pool) == 1 else "questions"]))
-        tagged = f" tagged {_names(request.tags, 'or')}" if request.tags else ""
         if not pool:
-            raise BookError(f"no {what}{tagged} in {where}{after}; there is nothing to put on a sheet")
-        raise BookError(f"only {len(pool)} {what}{tagged} in {where}{after}; ask for at most {len(pool)}")
+            raise BookError(f"no {describe_choice(request, 0)}{after}; there is nothing to put on a sheet")
+        raise BookError(f"only {len(pool)} {describe_choice(request, len(pool))}{after}; ask for at most {len(pool)}")
 
     rng = random.Random(request.seed)
     strata: dict[str, dict[str, list[Question]]] = {}
@@ -218,6 +200,41 @@ def choose_questions(book: Book, numbers: dict[str, str], request: SheetRequest,
         topic_turns.append(_round_robin([_shuffled(rng, levels[d]) for d in _shuffled(rng, levels)]))
     chosen = list(islice(_round_robin(topic_turns), wanted))
     return sorted(chosen, key=lambda q: _book_order(numbers, q))
+
+
+def matching_questions(book: Book, request) -> list[Question]:
+    """Every question `request` matches (its topics, difficulties, tags and kind: a SheetRequest or
+    anything with those fields, as `bookbuild anki` has), in topic order; a BookError with a
+    sentence for an unknown topic or tag."""
+    unknown = [t for t in request.topics if t not in book.topics]
+    if unknown:
+        raise BookError(f"no topic {_names(unknown, 'or')} in this book; its topics are: {', '.join(book.topics)}"
+                        + did_you_mean(unknown, book.topics))
+    topics = request.topics or tuple(book.topics)
+    in_topics = [q for t in topics for q in book.topics[t].questions]
+    tags_there = sorted({tag for q in in_topics for tag in q.tags})
+    unknown = [t for t in request.tags if t not in tags_there]
+    if unknown:
+        raise BookError(f"no question in {_where(request.topics)} is tagged {_names(unknown, 'or')}; "
+                        + _what_tags(unknown, tags_there))
+    return [q for q in in_topics
+            if (not request.difficulties or q.difficulty in request.difficulties)
+            and (not request.tags or set(request.tags) & set(q.tags))
+            and (request.kind is None or q.kind == request.kind)]
+
+
+def describe_choice(request, count: int) -> str:
+    """What was asked for, after a count: "hard open-ended questions tagged 'x' in topic 'y'"."""
+    what = " ".join(filter(None, [" or ".join(request.difficulties), request.kind,
+                                  "question" if count == 1 else "questions"]))
+    tagged = f" tagged {_names(request.tags, 'or')}" if request.tags else ""
+    return f"{what}{tagged} in {_where(request.topics)}"
+
+
+def choice_name(request) -> list[str]:
+    """The parts of a file name that say what was chosen: topics (or "all"), difficulties (or "all")."""
+    difficulties = [d for d in DIFFICULTIES if d in request.difficulties]
+    return ["+".join(sorted(request.topics)) or "all", "+".join(difficulties) or "all"]
 
 
 def _shuffled(rng: random.Random, items: Iterable) -> list:
@@ -271,9 +288,7 @@ def practice_sheet(book: Book, numbers: dict[str, str], page_map: dict[str, int]
     """A practice sheet of the chosen questions, named and titled after what was asked."""
     topics = request.topics or ()
     difficulties = [d for d in DIFFICULTIES if d in request.difficulties]
-    name = request.name or "-".join([
-        "sheet", "+".join(sorted(topics)) or "all", "+".join(difficulties) or "all",
-        str(len(chosen)), f"s{request.seed}"])
+    name = request.name or "-".join(["sheet", *choice_name(request), str(len(chosen)), f"s{request.seed}"])
     title = ", ".join(book.topics[t].title for t in topics) if topics else "All topics"
     subtitle = " · ".join(filter(None, [
         f"{len(chosen)} question{'s' if len(chosen) != 1 else ''}",
