@@ -206,12 +206,14 @@ def _sheet(root, topics, difficulties, tags, kind, count, seed, interview, exclu
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="The new book root to write: a new or empty folder.")
-def import_gitbook(src, out) -> None:
+@click.option("--title", help="The book's title (default: book.json's, else README.md's first heading).")
+@click.option("--author", help="The book's author (default: book.json's).")
+def import_gitbook(src, out, title, author) -> None:
     """Import a GitBook/HonKit book (SUMMARY.md and Markdown pages) as a new book root."""
     from .importers.gitbook import import_gitbook as run_import
 
     try:
-        result = run_import(src, out)
+        result = run_import(src, out, title=title, author=author)
     except BookError as exc:
         fail(exc)
     print_report(result.report)
@@ -245,11 +247,13 @@ def serve(root, port, edition, answers) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="schemas", show_default=True,
               help="The folder to write them into.")
 def schema(out) -> None:
-    """Write the JSON Schemas of book.yaml, topic files, interviews.yaml and discarded.yaml."""
+    """Write the JSON Schemas of book.yaml, topic files, interviews.yaml and discarded.yaml, and of
+    the JSON that `export` writes."""
+    from .export import write_schema as write_export_schema
     from .fileformat import write_schemas
 
     try:
-        written = write_schemas(out)
+        written = [*write_schemas(out), write_export_schema(Path(out))]
     except OSError as exc:
         click.echo(f"error: cannot write the schemas into {out}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_BOOK)
@@ -279,6 +283,25 @@ def new(directory, title, author) -> None:
     except BookError as exc:
         fail(exc)
     click.echo(made.summary(str(directory)))
+
+
+@main.command()
+@book_option
+@click.option("--format", "formats", default="json,csv", show_default=True, callback=_comma_list(("json", "csv")),
+              metavar="json,csv", help="Comma-separated subset of json,csv.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: <book>/dist/export).")
+def export(root, formats, out) -> None:
+    """Write the question bank as data, <slug>.json and <slug>.csv, for other tools and spreadsheets."""
+    from .export import export_bank
+
+    try:
+        result = export_bank(root, formats, out)
+    except BookError as exc:
+        fail(exc)
+    print_report(result.report)
+    for path in result.outputs:
+        click.echo(str(path))
 
 
 def run() -> None:
