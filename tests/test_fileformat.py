@@ -47,10 +47,15 @@ def test_schemas_are_valid_json_schemas():
 
 
 def test_shipped_schemas_are_the_table():
-    """bookbuild/schemas/ holds what the table gives (regenerate: python -m bookbuild.fileformat)."""
-    assert sorted(p.name for p in SHIPPED.glob("*.json")) == sorted(f"{k}.schema.json" for k in SCHEMA_KINDS)
+    """bookbuild/schemas/ holds what the table gives (regenerate: python -m bookbuild.fileformat), and
+    the export's schema made from it (regenerate: python -m bookbuild.export)."""
+    from bookbuild import export
+
+    assert sorted(p.name for p in SHIPPED.glob("*.json")) == sorted(
+        [f"{k}.schema.json" for k in SCHEMA_KINDS] + [export.SCHEMA_NAME])
     for kind in SCHEMA_KINDS:
         assert (SHIPPED / f"{kind}.schema.json").read_text(encoding="utf-8") == schema_text(kind), kind
+    assert (SHIPPED / export.SCHEMA_NAME).read_text(encoding="utf-8") == export.schema_text()
 
 
 def test_schema_command_writes_them(tmp_path):
