@@ -304,6 +304,29 @@ def export(root, formats, out) -> None:
         click.echo(str(path))
 
 
+@main.command()
+@book_option
+@click.option("--topic", "topics", callback=_comma_list(), metavar="T,...", help="Topics to take (default: all).")
+@click.option("--difficulty", "difficulties", callback=_comma_list(DIFFICULTIES), metavar="LEVEL,...",
+              help="Comma-separated subset of easy,medium,hard (default: all).")
+@click.option("--tags", callback=_comma_list(), metavar="T,...", help="Only questions with any of these tags.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only knowledge or only open-ended questions.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: <book>/dist).")
+def anki(root, topics, difficulties, tags, kind, out) -> None:
+    """Write the questions as an Anki deck (.apkg), a subdeck per topic; a new release updates it."""
+    from .anki import AnkiRequest, make_deck
+
+    try:
+        result = make_deck(AnkiRequest(root=root, topics=topics, difficulties=difficulties, tags=tags, kind=kind,
+                                       out=out))
+    except BookError as exc:
+        fail(exc)
+    print_report(result.report)
+    for path in result.outputs:
+        click.echo(str(path))
+
+
 def run() -> None:
     """The command line as a program (build.py, the `bookbuild` script).
 
