@@ -243,3 +243,25 @@ def test_cli(book):
     assert done.returncode == 1
     assert re.search(r"stats\.yaml:\d+:\d+: error: .*mean-medain", done.stderr), done.stderr
     assert not (book / "dist" / "mini-book.apkg").exists()
+
+
+def test_the_books_own_template_words_the_fields(book, tmp_path):
+    from bookbuild.templating import BUILTIN_TEMPLATES
+
+    (book / "templates").mkdir()
+    text = (BUILTIN_TEMPLATES / "questions.md.j2").read_text()
+    (book / "templates/questions.md.j2").write_text(text.replace("**Hint.**", "**Tip.**"))
+    apkg = Apkg(deck(book)[0], tmp_path)
+    assert apkg.notes["mean-median"]["Hint"] == "<p><strong>Tip.</strong> Think of outliers.</p>"
+
+
+def test_an_image_outside_the_book_is_never_read(book, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG secret")
+    (book / "book/images/leak.png").symlink_to(secret)
+    stats = book / "questions/stats.yaml"
+    stats.write_text(stats.read_text().replace("../book/images/dot.svg", "../book/images/leak.png"))
+    with pytest.raises(BookError) as caught:
+        deck(book)
+    assert any("outside the book root" in str(d) for d in caught.value.report.errors)
+    assert not (book / "dist").exists()
