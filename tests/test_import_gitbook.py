@@ -202,6 +202,10 @@ def convert_page(tmp_path: Path, text: str) -> str:
     ("$40 in one city and 40$ in another", "\\$40 in one city and 40\\$ in another"),  # not $...$ math
     ("$$\nx \\$ y\n$$\n\nan escaped \\$ stays", "$$\nx \\$ y\n$$\n\nan escaped \\$ stays"),
     ("a\n$$\nx^2\n$$\nb", "a\n$$\nx^2\n$$\nb"),  # its own lines inside a paragraph: display
+    # lines of display math, as KaTeX sets them (pandoc's MathML wants an environment)
+    ("$$\n\tE[X] = \\mu \\\\\n\tVar(X) = \\sigma^2 \\\\\n$$",
+     "$$\n\\begin{gathered}\nE[X] = \\mu \\\\\nVar(X) = \\sigma^2\n\\end{gathered}\n$$"),
+    ("$$\\begin{cases} 1 \\\\ 0 \\end{cases}$$", "$$\\begin{cases} 1 \\\\ 0 \\end{cases}$$"),
 ])
 def test_math_as_gitbook_writes_it(tmp_path, source, written):
     assert convert_page(tmp_path, source + "\n").rstrip("\n") == written

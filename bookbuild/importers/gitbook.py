@@ -42,7 +42,9 @@ Decisions where GitBook and bookbuild differ:
   indented code, HTML blocks and backslash escapes mean what they meant in GitBook, and the
   chapter is written by pandoc's Markdown writer in the dialect bookbuild reads.
 - Math: `$$...$$` alone on its line(s) stays display math; inside running text it becomes inline
-  math. A single `$` is a dollar sign in GitBook, and stays one.
+  math. A single `$` is a dollar sign in GitBook, and stays one. Display math whose lines are
+  split by `\\` outside any environment (KaTeX sets them as centred lines) is put in a
+  `gathered` environment, which pandoc's MathML and the PDF's typesetter both read.
 - Raw HTML (which bookbuild removes from its outputs) is read by pandoc's HTML reader: what GitBook
   showed becomes Markdown. An HTML block holding only images (`<center><img></center>`) becomes a
   figure per image, captioned with the text beside the image, else its alt text. Inline `<b>`,
@@ -123,6 +125,10 @@ _CHAPTER_TITLE = re.compile(rf"^(?:chapter\s+(?P<num>\d+)(?!\w)\s*{_DASH}?|(?P<b
 _SECTION_TITLE = re.compile(r"^(?P<num>(?:\d+|[A-Z])(?:\.\d+)+)\.?\s+(?P<rest>\S.*)$")
 _APPENDIX_ZONE = re.compile(r"^appendi(?:x|ces)\s*:?$", re.I)
 _APPENDIX_TITLE = re.compile(rf"^(?:appendix\s+(?P<a>[A-Z])(?![\w])\s*{_DASH}?|(?P<b>[A-Z])[.:)])\s*(?P<rest>.*)$")
+# a file name's leading number ("5.1.1-vectors", "chapter-1.-ml-jobs", "part-i.-overview", "a.-for-x"):
+# the book prints its own numbers, and ids outlive renumbering
+_NUMBERED_NAME = re.compile(r"^(?:(?:chapter|part|appendix)[-_ ]+(?:\d+|[ivxlcdm]+|[a-z])\.?|\d+(?:\.\d+)*\.?|[a-z]\.)"
+                            r"[-_ ]+", re.I)
 _ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 _STOPWORDS = frozenset("""
     a an the of to in on for and or not is are was were be been being do does did what whats which who
@@ -480,11 +486,25 @@ def _read_pages(summary: list[SummaryPart], ctx: ImportContext) -> None:
     for entry in _entries(summary):
         entry.page = _page(entry, ctx)
     pages = [e.page for e in _entries(summary) if e.page is not None]
+
+    def parse(page: GitbookPage) -> P.ParsedPage | str:
+        try:
+            return P.read_page(page.parsed_text)
+        except BookError as exc:  # pandoc gave up on it (a timeout): the import goes on without it
+            return str(exc)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for page, parsed in zip(pages, pool.map(lambda p: P.read_page(p.parsed_text), pages)):
+        for page, parsed in zip(pages, pool.map(parse, pages)):
+            del page.parsed_text
+            if isinstance(parsed, str):
+                ctx.warn(page.path, 1, 1, f"the page cannot be read ({parsed}); it is skipped")
+                continue
             page.parsed = parsed
             page.source_counts = P.block_counts(parsed.doc.content)  # what the source page shows, as CommonMark
-            del page.parsed_text
+    for entry in _entries(summary):
+        if entry.page is not None and entry.page.parsed is None:
+            ctx.pages.pop(entry.page.path, None)
+            entry.page = None
 
 
 def _page(entry: SummaryEntry, ctx: ImportContext) -> GitbookPage | None:
@@ -777,7 +797,7 @@ def _assign_slugs(pages: list[GitbookPage], ctx: ImportContext) -> None:
         rel = page.path.relative_to(ctx.src)
         if rel.stem.lower() in ("readme", "index"):
             return (_slug(rel.parent.name) if rel.parent.name else _slug(page.title)) or "page"
-        return _slug(rel.stem) or "page"
+        return _slug(_NUMBERED_NAME.sub("", rel.stem)) or _slug(rel.stem) or "page"
 
     def long(page: GitbookPage) -> str:
         if page.path is None:
@@ -1021,7 +1041,11 @@ class PageConverter:
             if target.is_dir():
                 target = target / "README.md"
             target_page = self.ctx.pages.get(target)
-            if target_page is None or not target_page.slug:
+            if target_page is not None and not target_page.slug:  # a part or Appendix page with only a title
+                self.warn(elem, f"link to {url}: the target holds only its title and is not a chapter of the "
+                                "book; its text is kept, the link dropped")
+                return text
+            if target_page is None:
                 why = ("does not exist" if not target.exists() else "is not in SUMMARY.md"
                        if target.suffix.lower() in (".md", ".markdown") else "is not a page of the book")
                 self.warn(elem, f"link to {url}: the target {why}; its text is kept, the link dropped")
@@ -1051,7 +1075,7 @@ class PageConverter:
             return None
         w = self.parsed.where.get(id(elem))
         if w is None or self._alone(w):
-            return None
+            return _display_lines(elem)
         return pf.Math(" ".join(elem.text.split()), format="InlineMath")
 
     def _alone(self, w: P.Where) -> bool:
@@ -1154,6 +1178,25 @@ class PageConverter:
             self.ctx.report.warning(pos, "untagged question imported as medium: tag it [E], [M] or [H]")
         return ImportedQuestion("", difficulty or "medium", "", None, " / ".join(group) or None, pos,
                                 difficulty is not None, prompt_blocks=prompt, hint_blocks=hints)
+
+
+def _display_lines(math: pf.Math) -> None:
+    """GitBook's KaTeX and MathJax set display math with `\\\\` between lines as centred lines; TeX,
+    and pandoc's MathML, want an environment around them: `gathered`, the same centred lines."""
+    text = math.text
+    depth = 0
+    top_breaks = 0
+    for m in re.finditer(r"\\begin\{|\\end\{|\\\\|\\.", text):
+        token = m.group()
+        if token == "\\begin{":
+            depth += 1
+        elif token == "\\end{":
+            depth = max(0, depth - 1)
+        elif token == "\\\\" and depth == 0:
+            top_breaks += 1
+    if top_breaks:
+        body = re.sub(r"\\\\\s*$", "", text.strip()).strip()  # a last line break ends nothing
+        math.text = f"\n\\begin{{gathered}}\n{body}\n\\end{{gathered}}\n"
 
 
 def _first_block(item: pf.ListItem) -> pf.Block | None:
