@@ -511,6 +511,41 @@ def test_a_page_broken_on_purpose_warns(tmp_path, monkeypatch):
     ]
 
 
+def test_hints_written_every_way(tmp_path):
+    src = small_source(tmp_path / "src", {"SUMMARY.md": "* [Q](q.md)\n", "q.md": (
+        "# Q\n\n"
+        "1. [E] One?\n   **Hint**: a continuation line.\n"
+        "2. [E] Two?\n\n   Hint: a paragraph of its own.\n"
+        "3. [M] Three?\n    - *Hint:* a sub-item.\n    - kept in the prompt\n"
+        "4. [H] Four?\n5. **Hint**: the next item.\n"
+        "6. [M] Six? Hint: inside the sentence stays.\n")})
+    result = import_gitbook(src, tmp_path / "out")
+    assert [(q.prompt, q.hint) for q in result.questions] == [
+        ("One?", "a continuation line."), ("Two?", "a paragraph of its own."),
+        ("Three?\n\n- kept in the prompt", "a sub-item."), ("Four?", "the next item."),
+        ("Six? Hint: inside the sentence stays.", None)]
+    assert not result.report.items
+
+
+def test_html_is_followed_like_markdown(tmp_path):
+    outside = tmp_path / "outside.png"
+    outside.write_bytes((SOURCE / "images" / "pairs.png").read_bytes())
+    src = small_source(tmp_path / "src", {"SUMMARY.md": "* [A](a.md)\n* [B](b.md)\n", "b.md": "# B\n\n## Deep\n", "a.md": (
+        "# A\n\n<p align=\"center\"><img src=\"../outside.png\" alt=\"Out\"></p>\n\n"
+        "See <a href=\"b.md#deep\">the deep part</a>, <code>x &lt; y</code> and <b>bold <i>nested</i></b>.\n\n"
+        "<div><img src=\"pic.png\"><br>A caption beside it</div>\n\n<!-- an author's note -->\n\n"
+        "<script>alert(1)</script>\n")})
+    (src / "pic.png").write_bytes((SOURCE / "images" / "pairs.png").read_bytes())
+    result = import_gitbook(src, tmp_path / "out")
+    assert [f"{Path(d.pos.path).name}:{d.pos.line}: {d.message}" for d in result.report.warnings] == [
+        "a.md:3: image ../outside.png is outside the book source; it is dropped"]
+    text = (tmp_path / "out" / "book" / "chapters" / "a.md").read_text()
+    assert text.split("\n", 2)[2] == (
+        "See the deep part (@sec:b-deep), `x < y` and **bold *nested***.\n\n"
+        "![A caption beside it](../images/pic.png)\n")
+    assert not [d for d in check(tmp_path / "out")[1].items if "has no answer" not in d.message]
+
+
 # --- SUMMARY shapes and the command line
 
 

@@ -931,6 +931,7 @@ class PageConverter:
         self._footnotes(doc)
         doc.walk(self._inline_html)
         doc.walk(self._images)
+        doc.walk(_drop_emptied)
         doc.walk(self._links)
         doc.walk(self._math)
         self.page.blocks = self._questions(list(doc.content))
@@ -1178,6 +1179,15 @@ class PageConverter:
             self.ctx.report.warning(pos, "untagged question imported as medium: tag it [E], [M] or [H]")
         return ImportedQuestion("", difficulty or "medium", "", None, " / ".join(group) or None, pos,
                                 difficulty is not None, prompt_blocks=prompt, hint_blocks=hints)
+
+
+def _drop_emptied(elem, doc):
+    """A figure whose image was dropped goes with it; so does a paragraph left empty."""
+    if isinstance(elem, pf.Figure) and not any(isinstance(x, pf.Image) for x in P._elements(elem)):
+        return []
+    if isinstance(elem, (pf.Para, pf.Plain)) and not len(elem.content) and isinstance(elem.parent, pf.Doc):
+        return []
+    return None
 
 
 def _display_lines(math: pf.Math) -> None:
