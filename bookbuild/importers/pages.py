@@ -2,7 +2,7 @@
 
 GitBook and HonKit read CommonMark with GFM tables, so a page is read with `commonmark_x` less
 the extensions GitBook lacks, with source positions. What that reader produces is what the
-page meant; the importer changes the AST with panflute (importer.py) and `write_markdown`
+page meant; the importer changes the AST with panflute (gitbook.py) and `write_markdown`
 writes it in one pandoc run, in the dialect bookbuild reads (assemble.READER).
 
 Positions: `+sourcepos` wraps blocks and inlines in Divs and Spans carrying `data-pos`. They are
