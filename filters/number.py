@@ -50,6 +50,9 @@ def action(elem, doc):
                 label = pf.Span(pf.Strong(*words(f"Question {number}")), classes=["question-number"])
                 child.content[0].content[0:0] = [label, pf.Space()]
         return None
+    if isinstance(elem, (pf.Figure, pf.Table)) and not elem.identifier \
+            and not any(pf.stringify(block).strip() for block in elem.caption.content):
+        return None  # a float with neither caption nor label is not numbered (as pandoc-crossref does)
     if isinstance(elem, pf.Figure):
         c["figure"] += 1
         return _caption(elem, doc, "fig", "Figure", c["figure"])
