@@ -132,9 +132,17 @@ def index_script(entries: list[SearchEntry], page_of: dict[str, str], page_title
         page = page_of.get(entry.anchor)
         if page is not None:
             records.append(entry.record(f"{page}#{entry.anchor}", page_titles.get(page, "")))
-    data = json.dumps({"entries": records}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    # inert in any context a script may end up in: no `</script>`, no `<!--`, no line separators
+    return f"window.{GLOBAL} = {script_json({'entries': records})};\n"
+
+
+def script_json(value, markup: bool = True) -> str:
+    """`value` as JSON for a classic script (keys sorted, compact), inert in any context a script
+    may end up in: no `</script>`, no `<!--`, no line separators (`<`, `>`, `&` escaped).
+    `markup=False` leaves `<`, `>` and `&` as they are, for a script file that only ever loads by
+    `src` and holds HTML (the quiz's: a third of its size)."""
+    data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        data = data.replace(char, escape)
-    return f"window.{GLOBAL} = {data};\n"
+        if markup or char in "\u2028\u2029":
+            data = data.replace(char, escape)
+    return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from ..filters._text import words
 
 from ..output import give_back_memory, new_folder, swap_folder
 from ..pandoc import run_pandoc
+from ..practice import question_order, write_practice
 from ..search import index_script, search_entries
 from ..templating import find_template
 from ..tree import rewrite, to_json_text
@@ -161,6 +163,25 @@ def finish_pages(folder: Path, book_title: str, promoted: set[str] = frozenset()
     return page_of, titles
 
 
+def keep_times(fresh: Path, old: Path) -> None:
+    """A file of the new site that is the same, byte for byte, as in the site it replaces keeps
+    that one's modification time: what an edit did not change is not rewritten, as far as a
+    static host's caching, rsync or a browser can tell (an edited chapter's pages and its
+    quiz script change; the other chapters' do not)."""
+    if not old.is_dir():
+        return
+    for path in fresh.rglob("*"):
+        before = old / path.relative_to(fresh)
+        try:
+            if not path.is_file() or not before.is_file():
+                continue
+            stat = before.stat()
+            if stat.st_size == path.stat().st_size and before.read_bytes() == path.read_bytes():
+                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        except OSError:
+            continue
+
+
 class HtmlBuilder(Builder):
     name = "html"
 
@@ -170,6 +191,7 @@ class HtmlBuilder(Builder):
         fresh = new_folder(target)
         doc = ctx.document()
         entries = search_entries(doc)
+        questions = question_order(doc)
         prepare_questions(doc, ctx.answers)
         promoted = chapters_at_top(doc)
         chapters = {block.identifier for block in doc.content if isinstance(block, pf.Header) and block.level <= 2
@@ -192,7 +214,7 @@ class HtmlBuilder(Builder):
                 doc = None  # the builders run side by side: hold one copy, not two
                 give_back_memory()
                 options = [*PANDOC_ARGS, f"--resource-path={stage}", f"--template={template}",
-                           "-V", f"version={ctx.book.meta.version}"]
+                           "-V", f"version={ctx.book.meta.version}", *(["-V", "practice=true"] if questions else [])]
                 ctx.wait_for_pandoc()
                 run_pandoc([*options, "-o", str(fresh)], payload)
                 if pages is not None and not put_back(fresh, pages, ctx.cache):
@@ -204,8 +226,10 @@ class HtmlBuilder(Builder):
             (fresh / "sitemap.json").unlink(missing_ok=True)
             page_of, titles = finish_pages(fresh, ctx.book.meta.title, promoted, chapters)
             (fresh / SEARCH_INDEX).write_text(index_script(entries, page_of, titles), encoding="utf-8")
+            write_practice(fresh, ctx.book, ctx.answers, questions, ctx.cache)
             for name in (STYLESHEET, SCRIPT):
                 shutil.copyfile(find_template(root, name), fresh / name)
+            keep_times(fresh, target)
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
