@@ -298,8 +298,10 @@
   function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
   function inWords(ms) {
-    if (ms < 60 * MINUTE) return plural(Math.max(1, Math.round(ms / MINUTE)), "minute", "minutes");
-    if (ms < DAY) return plural(Math.round(ms / (60 * MINUTE)), "hour", "hours");
+    var minutes = Math.max(1, Math.round(ms / MINUTE));
+    if (minutes < 60) return plural(minutes, "minute", "minutes");
+    var hours = Math.round(ms / (60 * MINUTE));
+    if (hours < 24) return plural(hours, "hour", "hours");
     return plural(Math.round(ms / DAY), "day", "days");
   }
 

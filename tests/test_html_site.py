@@ -308,3 +308,137 @@ def test_serve_refuses_a_book_with_errors(mini):
     done = run_cli("serve", "--book", str(mini), "--port", "0", timeout=120)
     assert done.returncode == 1
     assert "reference @q:missing" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- practice mode's data (the browser side: test_browser.py) ---
+
+PROB_TOPIC = """title: Probability
+questions:
+  - id: dice-sum
+    difficulty: easy
+    prompt: What is the expected sum of two fair dice?
+    answer: Seven.
+  - id: birthday
+    difficulty: medium
+    prompt: How many people make a shared birthday more likely than not?
+    answer: Twenty-three.
+  - id: monty-hall
+    difficulty: hard
+    prompt: Should you switch doors in the Monty Hall game?
+    answer: "Yes: switching wins with probability $2/3$."
+"""
+
+
+def add_probability_chapter_questions(root: Path) -> None:
+    """A second topic, placed in chapter 1 (the mini book's questions are all in chapter 2)."""
+    (root / "questions" / "prob.yaml").write_text(PROB_TOPIC)
+    intro = root / "book" / "chapters" / "intro.md"
+    intro.write_text(intro.read_text() + '\n::: {.questions topic="prob"}\n:::\n')
+
+
+def quiz_data(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("bookbuildQuiz(") and text.endswith(");\n")
+    return json.loads(text[len("bookbuildQuiz("):-len(");\n")])
+
+
+def practice_index(site: Path) -> dict:
+    text = (site / "practice-index.js").read_text(encoding="utf-8")
+    prefix = "window.BOOKBUILD_PRACTICE = "
+    assert text.startswith(prefix) and text.endswith(";\n")
+    return json.loads(text[len(prefix):-2])
+
+
+@pytest.mark.parametrize("answers", ["appendix", "inline"])
+def test_quiz_scripts_hold_each_chapters_questions_as_its_pages_show_them(mini, answers):
+    add_probability_chapter_questions(mini)
+    site = build_mini(mini, answers) / "html"
+    index = practice_index(site)
+    assert index["book"] == "urn:uuid:00000000-0000-4000-8000-000000000001" and index["answers"] is True
+    assert [t["id"] for t in index["topics"]] == ["prob", "stats"]
+    assert [t["title"] for t in index["topics"]] == ["Probability", "Statistics"]
+    assert [(q["id"], q["number"], q["script"]) for q in index["questions"]] == [
+        ("dice-sum", "1.1", "quiz-sec-intro.js"), ("birthday", "1.2", "quiz-sec-intro.js"),
+        ("monty-hall", "1.3", "quiz-sec-intro.js"), ("mean-median", "2.1", "quiz-sec-basics.js"),
+        ("var-scale", "2.2", "quiz-sec-basics.js"), ("coin-fair", "2.3", "quiz-sec-basics.js")]
+    assert sorted(p.name for p in site.glob("quiz-*.js")) == ["quiz-sec-basics.js", "quiz-sec-intro.js"]
+    basics = quiz_data(site / "quiz-sec-basics.js")
+    assert basics["page"] == "sec-basics.html"
+    by_id = {q["id"]: q for q in basics["questions"]}
+    assert list(by_id) == MINI_QIDS
+    median = by_id["mean-median"]
+    assert {k: median[k] for k in ("number", "topic", "difficulty", "kind", "url")} == {
+        "number": "2.1", "topic": "stats", "difficulty": "easy", "kind": "knowledge",
+        "url": "sec-basics.html#q-mean-median"}
+    assert median["prompt"] == "<p>When is the median a better summary than the mean?</p>"
+    assert "Think of outliers." in median["hint"] and 'class="hint"' in median["hint"]
+    # the answer as the page holds it, without its heading ("Answer 2.1", the link back)
+    assert median["answer"].startswith("<p>When the data are skewed") and "Answer 2.1" not in median["answer"]
+    page = (site / ("sec-basics.html" if answers == "inline" else "answers-sec-basics.html")).read_text()
+    assert median["answer"] in page and by_id["var-scale"]["prompt"] in (site / "sec-basics.html").read_text()
+    # math as MathML, links into the site, the flaw note kept
+    assert '<math display="inline"' in by_id["var-scale"]["prompt"] and "<math" in by_id["var-scale"]["answer"]
+    assert 'href="sec-basics.html#q-mean-median"' in by_id["var-scale"]["answer"]
+    assert "Flawed on purpose" in by_id["coin-fair"]["answer"] and "question-head" not in json.dumps(basics)
+    assert quiz_data(site / "quiz-sec-intro.js")["questions"][2]["answer"].startswith("<p>Yes: switching")
+
+
+def test_quiz_scripts_and_practice_pages_in_every_mode(mini, tmp_path):
+    """The same quiz data from appendix and inline answers; none with answers: none. The
+    practice pages wear the site's chrome, have one h1, and link only to what exists."""
+    appendix = build_mini(mini, "appendix", out=tmp_path / "a") / "html"
+    inline = build_mini(mini, "inline", out=tmp_path / "i") / "html"
+    none = build_mini(mini, "none", out=tmp_path / "n") / "html"
+    assert (appendix / "quiz-sec-basics.js").read_bytes() == (inline / "quiz-sec-basics.js").read_bytes()
+    assert all("answer" not in q for q in quiz_data(none / "quiz-sec-basics.js")["questions"])
+    assert practice_index(none)["answers"] is False
+    for site in (appendix, inline, none):
+        for name, title in (("progress.html", "Your progress"), ("quiz.html", "Quiz me")):
+            text = (site / name).read_text()
+            assert f"<title>{title} – Mini Book</title>" in text
+            assert '<nav class="sidebar" id="TOC"' in text and "aria-current=\"page\" href=\"sec-" not in text
+            assert f'<a aria-current="page" href="{name}">' in text
+            assert '<meta name="bookbuild-book" content="urn:uuid:00000000-0000-4000-8000-000000000001" />' in text
+            main = re.search(r"<main\b.*?</main>", text, re.S).group(0)
+            assert main.count("<h1") == 1 and 'class="needs-js"' in main and 'class="practice-only" hidden="hidden"' in main
+        assert broken_links(site_pages(site), all_files(site)) == []
+        chapter = (site / "sec-basics.html").read_text()
+        assert '<nav class="practice-links" aria-label="Practice" hidden="hidden">' in chapter
+        assert "mark-button" not in chapter  # the buttons are made by site.js
+
+
+def test_practice_page_text_is_escaped(mini):
+    stats = mini / "questions" / "stats.yaml"
+    stats.write_text(stats.read_text().replace("title: Statistics", 'title: "Stats <b>&amp; more</b>"'))
+    site = build_mini(mini) / "html"
+    for name in ("progress.html", "quiz.html"):
+        assert "Stats &lt;b&gt;&amp;amp; more&lt;/b&gt;" in (site / name).read_text()
+    assert practice_index(site)["topics"][0]["title"] == "Stats <b>&amp; more</b>"
+    assert "<" not in (site / "practice-index.js").read_text()
+
+
+def test_one_chapters_edit_rewrites_that_chapters_quiz_script_only(mini):
+    """Nothing changed: the site is not rewritten at all. One chapter's question edited: its
+    pages and quiz script change (bytes and time), the other chapter's quiz script does not."""
+    import time
+
+    add_probability_chapter_questions(mini)
+    site = build_mini(mini) / "html"
+
+    def snapshot():
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in site.iterdir() if p.is_file()}
+
+    first = snapshot()
+    time.sleep(0.05)
+    build_mini(mini)
+    assert snapshot() == first, "a build with nothing changed rewrites nothing"
+    time.sleep(0.05)
+    bank = mini / "questions" / "prob.yaml"
+    bank.write_text(bank.read_text().replace("answer: Seven.", "answer: Seven, on average."))
+    build_mini(mini)
+    second = snapshot()
+    changed = {name for name in first if first[name] != second.get(name)}
+    assert "quiz-sec-intro.js" in changed and "quiz-sec-basics.js" not in changed, changed
+    assert first["quiz-sec-basics.js"] == second["quiz-sec-basics.js"]  # same bytes, same time
+    assert b"Seven, on average." in second["quiz-sec-intro.js"][0]
+    assert "sec-basics.html" not in changed and "practice-index.js" not in changed and "quiz.html" not in changed
