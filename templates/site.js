@@ -505,7 +505,7 @@
     Array.prototype.forEach.call(parsed.body.querySelectorAll("*"), function (node) {
       Array.prototype.slice.call(node.attributes).forEach(function (attr) {
         var name = attr.name.toLowerCase();
-        if (name === "id" || name.indexOf("on") === 0 || /^\s*javascript:/i.test(attr.value)) node.removeAttribute(attr.name);
+        if (name === "id" || name.indexOf("on") === 0 || /^\s*javascript\s*:/i.test(attr.value)) node.removeAttribute(attr.name);
       });
     });
     while (parsed.body.firstChild) box.appendChild(doc.adoptNode(parsed.body.firstChild));
