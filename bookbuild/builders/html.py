@@ -1,4 +1,5 @@
-"""The chunked HTML site: one page per chapter, sidebar contents, previous/next links, search."""
+"""The chunked HTML site: one page per chapter, sidebar contents, previous/next links, search, and
+practice mode's pages and data (practice.py)."""
 
 from __future__ import annotations
 
