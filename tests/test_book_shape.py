@@ -20,6 +20,16 @@ from conftest import FIXTURES, run_cli
 from outputs import broken_links, epub_pages, parse_page, site_pages
 from test_flat_book import children, epub_nav, labels, main_of, pager, question_numbers, sidebar
 
+PRACTICE_PAGES = {"progress.html", "quiz.html"}  # practice mode's own pages (tests/test_browser.py)
+
+
+def book_pages(site):
+    """The site's pages of the book itself; practice mode's two pages are there too."""
+    pages = sorted(site.glob("*.html"))
+    assert PRACTICE_PAGES <= {p.name for p in pages}, site
+    return [p for p in pages if p.name not in PRACTICE_PAGES]
+
+
 SLUG = "shaped-book"
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
 EPUB_TYPE = f"{{{NS['epub']}}}type"
@@ -216,8 +226,8 @@ def test_epubcheck_clean(shaped, name):
 
 def test_sidebar_lists_the_books_shape_on_every_page(shaped):
     site = shaped["release"] / "html"
-    assert {p.name for p in site.glob("*.html")} == set(PAGES)
-    for page in site.glob("*.html"):
+    assert {p.name for p in book_pages(site)} == set(PAGES)
+    for page in book_pages(site):
         top, current = sidebar(page)
         assert labels(top) == TOP, page.name
         for label, kids in NESTED.items():
@@ -312,7 +322,7 @@ def test_search_index_says_where_appendix_questions_are(shaped):
 def test_inline_answers_and_no_answers(shaped):
     for name in ("inline", "none"):
         site = shaped[name] / "html"
-        assert {p.name for p in site.glob("*.html")} == {n for n in PAGES if not n.startswith("answers")}, name
+        assert {p.name for p in book_pages(site)} == {n for n in PAGES if not n.startswith("answers")}, name
         top, _ = sidebar(site / "sec-interviewers.html")
         assert labels(top) == TOP[:-1], name
         assert labels(children(top, "Appendices")) == NESTED["Appendices"]
@@ -326,10 +336,10 @@ def test_inline_answers_and_no_answers(shaped):
 
 def test_draft_subset_keeps_its_front_chapter_and_appendix(shaped):
     site = shaped["draft"] / "html"
-    assert {p.name for p in site.glob("*.html")} == {"index.html", "draft-changes.html", "sec-preface.html",
+    assert {p.name for p in book_pages(site)} == {"index.html", "draft-changes.html", "sec-preface.html",
                                                     "part-2.html", "sec-basics.html", "appendices.html",
                                                     "sec-interviewers.html"}
-    for page in site.glob("*.html"):
+    for page in book_pages(site):
         top, _ = sidebar(page)
         # "What changed" beside the preface, not above it
         assert labels(top) == [CHANGES, "Preface", "Part II Questions", "Appendices"], page.name

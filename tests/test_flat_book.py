@@ -17,6 +17,16 @@ import pytest
 
 from conftest import FIXTURES, run_cli
 
+PRACTICE_PAGES = {"progress.html", "quiz.html"}  # practice mode's own pages (tests/test_browser.py)
+
+
+def book_pages(site):
+    """The site's pages of the book itself; practice mode's two pages are there too."""
+    pages = sorted(site.glob("*.html"))
+    assert PRACTICE_PAGES <= {p.name for p in pages}, site
+    return [p for p in pages if p.name not in PRACTICE_PAGES]
+
+
 SLUG = "flat-exam-bank"
 CHAPTERS = ["1 Descriptive statistics", "2 Probability", "3 Models", "4 Review"]
 ANSWER_CHAPTERS = ["Chapter 1: Descriptive statistics", "Chapter 2: Probability", "Chapter 3: Models",
@@ -237,10 +247,10 @@ def test_a_stray_chapter_file_is_not_listed_in_chapters(tmp_path):
 
 def test_html_one_page_per_chapter_and_the_contents_lists_them_at_the_top(flat_site):
     site = flat_site["release"] / "html"
-    assert {p.name for p in site.glob("*.html")} == {
+    assert {p.name for p in book_pages(site)} == {
         "index.html", *PAGES.values(), "answers.html", "answers-sec-descriptive.html",
         "answers-sec-probability.html", "answers-sec-models.html", "answers-sec-review.html"}
-    for page in site.glob("*.html"):
+    for page in book_pages(site):
         top, current = sidebar(page)
         assert labels(top) == [*CHAPTERS, "Answers"], page.name
         assert labels(children(top, "Answers")) == ANSWER_CHAPTERS
@@ -303,7 +313,7 @@ def test_html_without_a_level_one_heading_still_splits_by_chapter(flat_site):
     """Without answers (no "Answers" part) and in the draft (no part at all), pandoc would count
     levels from the chapters down and make a page of every section: it does not."""
     site = flat_site["none"] / "html"
-    assert {p.name for p in site.glob("*.html")} == {"index.html", *PAGES.values()}
+    assert {p.name for p in book_pages(site)} == {"index.html", *PAGES.values()}
     top, _ = sidebar(site / "sec-models.html")
     assert labels(top) == CHAPTERS and labels(children(top, "3 Models")) == ["3.1 Fitting"]
     assert question_numbers((site / "sec-review.html").read_text(encoding="utf-8")) == NUMBERS["sec-review.html"]
@@ -311,9 +321,9 @@ def test_html_without_a_level_one_heading_still_splits_by_chapter(flat_site):
 
 def test_html_draft_keeps_book_numbers_and_a_flat_contents(flat_site):
     site = flat_site["draft"] / "html"
-    assert {p.name for p in site.glob("*.html")} == {"index.html", "draft-changes.html", "sec-probability.html",
+    assert {p.name for p in book_pages(site)} == {"index.html", "draft-changes.html", "sec-probability.html",
                                                     "sec-review.html"}
-    for page in site.glob("*.html"):
+    for page in book_pages(site):
         top, _ = sidebar(page)
         # "What changed" beside the chapters, not above them
         assert labels(top) == [CHANGES, "2 Probability", "4 Review"], page.name
