@@ -121,17 +121,32 @@ def expand_chapters(book: Book) -> dict[str, str]:
 
 
 def check_templates(book: Book) -> Report:
-    """Render the placement blocks once: a template error or a sandbox refusal names its file and line."""
+    """Compile the book's own Jinja templates and render the placement blocks once: a template
+    error, a sandbox refusal or a limit names its file and line."""
     report = Report()
+    own = book.root / "templates"
+    names = sorted(p.name for p in own.glob("*.j2") if p.is_file()) if own.is_dir() else []
+    env = markdown_env(book.root)
+    for name in names:  # the HTML ones (sheets, email, practice pages) are rendered only later
+        try:
+            env.parse(env.loader.get_source(env, name)[0], name, str(own / name))
+        except Exception as exc:  # noqa: BLE001 (any template failure is reported, never a traceback)
+            _report_template(exc, book, report)
+    if report.errors:
+        return report
     try:
         expand_chapters(book)
-    except Exception as exc:  # noqa: BLE001 (any template failure is reported, never a traceback)
-        found = template_problem(exc, book.root)
-        if found is None:
-            raise
-        path, line, message = found
-        report.error(Pos(str(path), line), message)
+    except Exception as exc:  # noqa: BLE001
+        _report_template(exc, book, report)
     return report
+
+
+def _report_template(exc: Exception, book: Book, report: Report) -> None:
+    found = template_problem(exc, book.root)
+    if found is None:
+        raise exc
+    path, line, message = found
+    report.error(Pos(str(path), line), message)
 
 
 def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> pf.Doc:

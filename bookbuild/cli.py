@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from .errors import BookError, Report, close_match, plural
+from .errors import BookError, Report, close_match, plural, printable
 from .model import ANSWER_MODES, DIFFICULTIES, FORMATS, KINDS, PAGE_SIZES
 
 EXIT_BOOK = 1
@@ -25,7 +25,7 @@ def fail(exc: BookError) -> NoReturn:
     """Report a user error (every problem, or its one sentence) and exit 1: never a traceback."""
     print_report(exc.report)
     if not exc.report.errors:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {printable(exc.message)}", err=True)
     sys.exit(EXIT_BOOK)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -22,7 +23,26 @@ class Pos:
         return Pos(self.path, self.line + lines, self.col if col is None else col)
 
     def __str__(self) -> str:
-        return f"{display_path(self.path)}:{self.line}:{self.col}"
+        return f"{printable(display_path(self.path))}:{self.line}:{self.col}"
+
+
+# what must not reach a terminal raw: a newline would split a diagnostic over lines, an escape
+# sequence would act on the terminal (C0, DEL, C1, line and paragraph separators, lone surrogates)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters written as escapes (`\\n`, `\\x1b`)."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """A value as a message quotes it (repr), cut to about `limit` characters ('aaaa...')."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    quoted = repr(text[:limit])
+    return quoted[:-1] + "..." + quoted[-1]
 
 
 def display_path(path: str) -> str:
@@ -41,7 +61,7 @@ class Diagnostic:
     severity: str = "error"  # error | warning
 
     def __str__(self) -> str:
-        return f"{self.pos}: {self.severity}: {self.message}"
+        return f"{self.pos}: {self.severity}: {printable(self.message)}"
 
 
 @dataclass

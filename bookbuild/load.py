@@ -10,17 +10,41 @@ from pathlib import Path
 from typing import Any
 
 from . import fileformat
-from .errors import Pos, Report, close_match, did_you_mean
+from .errors import Pos, Report, close_match, did_you_mean, shorten
 from .fileformat import ID_PATTERN, Shape
 from .markdown import _HEADING, code_lines, raw_lines
 from .model import (
-    Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, Question, Resource, Round,
-    Text, Topic,
+    Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, PrintSettings, Question, Resource,
+    Round, Text, Topic,
 )
 from .sources import Y, load_yaml, read_text
 
-ID_RE = re.compile(ID_PATTERN)
+# `$` would also match before a final newline ("intro\n"): the end of the text is `\Z` here
+ID_RE = re.compile(ID_PATTERN.removesuffix("$") + r"\Z")
 RESERVED_FILES = ("interviews.yaml", "discarded.yaml")
+# a name becomes a file or folder name (slugs, editions, chapters, sheets), an anchor and a page
+# name: file systems take 255 bytes, and a name with the suffixes added must still fit
+MAX_NAME = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: str, what: str, why: str = "") -> str | None:
+    """Why `name` cannot be an id (lower-case letters, digits, dashes; at most MAX_NAME), else None."""
+    if len(name) > MAX_NAME:
+        return f"{what} {shorten(name, 40)} is {len(name)} characters long; names are limited to {MAX_NAME}"
+    if not ID_RE.match(name):
+        return f"{what} {name!r} must be lower-case letters, digits and dashes{why}"
+    return None
+
+
+def file_name_problem(name: str, what: str) -> str | None:
+    """Why a file name from book text cannot be used (too long, control characters), else None."""
+    if len(name) > MAX_NAME:
+        return f"{what} {shorten(name, 40)} is {len(name)} characters long; file names are limited to {MAX_NAME}"
+    m = _CONTROL.search(name)
+    if m:
+        return f"{what} {name!r} has the control character U+{ord(m.group(0)):04X} in it; rename the file"
+    return None
 # matched against the line with its trailing spaces removed: no two `\s*` around `:*` to backtrack over
 _BLOCK_OPEN = re.compile(r"^(:{3,})[ \t]*(?:\{([^{}]*)\}|([A-Za-z][\w-]*))(?:[ \t]*:+)?$")
 _BLOCK_CLOSE = re.compile(r"^:{3,}\s*$")
@@ -126,6 +150,14 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "book"
 
 
+def _short(slug: str) -> str:
+    """A slug cut to MAX_NAME characters, at a dash when there is one."""
+    if len(slug) <= MAX_NAME:
+        return slug
+    cut = slug[:MAX_NAME + 1]
+    return (cut.rsplit("-", 1)[0] if "-" in cut else cut[:MAX_NAME]).strip("-") or "book"
+
+
 def load_book(root: Path) -> tuple[Book | None, Report]:
     """Read everything under a book root; the report holds every problem found while reading."""
     report = Report()
@@ -138,7 +170,9 @@ def load_book(root: Path) -> tuple[Book | None, Report]:
     qdir = root / "questions"
     if qdir.is_dir():
         for path in sorted(qdir.glob("*.yaml")) + sorted(qdir.glob("*.yml")):
-            if path.name == "interviews.yaml":
+            if path.stem in ("interviews", "discarded") and path.suffix == ".yml":
+                report.error(Pos(str(path)), f"{path.name} is a reserved name: name the file {path.stem}.yaml")
+            elif path.name == "interviews.yaml":
                 interviews = _load_interviews(path, root, schema)
             elif path.name == "discarded.yaml":
                 discarded = _load_discarded(path, root, schema)
@@ -172,10 +206,11 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                          "(a book without parts)")
         return None
     title = str(m["title"].value)
-    slug = str(m["slug"].value) if "slug" in m else slugify(title)
-    if not ID_RE.match(slug):
-        report.error(m["slug"].pos, f"slug {slug!r} must be lower-case letters, digits and dashes")
-        slug = slugify(slug)
+    slug = str(m["slug"].value) if "slug" in m else _short(slugify(title))
+    problem = name_problem(slug, "slug")
+    if problem:
+        report.error(m["slug"].pos, problem)
+        slug = _short(slugify(slug))
     page_size = "a4"
     if "pdf" in m:
         pdf = schema.mapping(m["pdf"], fileformat.PDF)
@@ -200,10 +235,10 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
     if "editions" in m:
         for name, e in m["editions"].value.items():
             ed = schema.mapping(e, fileformat.EDITION, f"edition {name!r}")
-            if not ID_RE.match(name):
+            problem = name_problem(name, "edition name", " (it names the output folder)")
+            if problem:
                 # the name is a folder under dist/: "../x" would write outside it
-                report.error(getattr(e, "key_pos", e.pos), f"edition name {name!r} must be lower-case letters, "
-                             "digits and dashes (it names the output folder)")
+                report.error(getattr(e, "key_pos", e.pos), problem)
                 continue
             if ed is None:  # reported; kept with the defaults, so that `--edition NAME` is not also "no edition"
                 ed = {}
@@ -214,13 +249,53 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                                      *(str(ed[k].value) if k in ed else None for k in ("watermark", "feedback", "url")),
                                      pos=getattr(e, "key_pos", e.pos))
     identifier = str(m["identifier"].value) if "identifier" in m else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, slug)}"
+    paperback = _load_print(m["print"], root, schema) if "print" in m else None
+    if paperback is not None and "print" not in editions:  # the paperback prints answers as the release does
+        editions["print"] = Edition("print", editions["release"].answers, pos=paperback.pos)
     return BookMeta(
         title=title, slug=slug, author=str(m["author"].value) if "author" in m else "",
         language=str(m["language"].value) if "language" in m else "en",
         identifier=identifier, version=str(m["version"].value) if "version" in m else "0.0.0",
         date=m["date"].value if "date" in m else None, page_size=page_size,
-        parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)),
+        parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)), print=paperback,
         **{key: tuple(schema.strings(m[key], f"book.yaml {key}")) for key in ("front", "appendices") if key in m})
+
+
+def _load_print(y: Y, root: Path, schema: _Schema) -> PrintSettings | None:
+    """book.yaml `print:`: the paperback's trim, bleed, paper, ISBN and cover text."""
+    p = schema.mapping(y, fileformat.PRINT)
+    if p is None:
+        return None
+    values = {key: str(value.value) for key, value in p.items()}
+    if "isbn" in p:
+        isbn, problem = isbn13(values["isbn"])
+        if problem:
+            schema.report.error(p["isbn"].pos, f"print: isbn {values['isbn']!r} {problem}")
+        values["isbn"] = isbn if not problem else None
+    if "icc_profile" in p:
+        name = values["icc_profile"]
+        target = (root / "book" / name).resolve()
+        if not target.is_relative_to(root) or "\\" in name or Path(name).is_absolute():
+            schema.report.error(p["icc_profile"].pos, f"print: icc_profile {name!r} must be a file inside the book "
+                                "(a path relative to book/)")
+            values.pop("icc_profile")
+        elif not target.is_file():
+            schema.report.error(p["icc_profile"].pos, f"print: icc_profile book/{name} does not exist")
+            values.pop("icc_profile")
+    return PrintSettings(**values, pos=getattr(y, "key_pos", y.pos))
+
+
+def isbn13(text: str) -> tuple[str, str | None]:
+    """An ISBN-13 as its 13 digits (hyphens and spaces dropped), or the reason it is not one."""
+    digits = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(r"\d{13}", digits):
+        return digits, "is not an ISBN-13: it needs 13 digits (hyphens and spaces allowed)"
+    if not digits.startswith(("978", "979")):
+        return digits, "is not an ISBN-13: it starts with 978 or 979"
+    check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12])) % 10) % 10
+    if int(digits[12]) != check:
+        return digits, f"has a wrong check digit: {digits[12]}, where the first twelve digits give {check}"
+    return digits, None
 
 
 def _check_edition_urls(ed: dict[str, Y], name: str, report: Report) -> None:
@@ -238,8 +313,9 @@ def _load_topic(path: Path, root: Path, schema: _Schema) -> Topic | None:
     y = load_yaml(path, report, root, needs="title: and questions:")
     if y is None:
         return None
-    if not ID_RE.match(topic_id):
-        report.error(Pos(str(path)), f"topic file name {path.name!r} must be lower-case letters, digits and dashes")
+    problem = name_problem(topic_id, "topic file name")
+    if problem:
+        report.error(Pos(str(path)), problem.replace(repr(topic_id), repr(path.name), 1))
     m = schema.mapping(y, fileformat.TOPIC)
     if m is None:
         return None
@@ -263,8 +339,9 @@ def _load_question(item: Y, topic: str, schema: _Schema) -> Question | None:
     if q is None or "id" not in q:
         return None
     qid = q["id"].value
-    if not ID_RE.match(qid):
-        report.error(q["id"].pos, f"question id {qid!r} must be lower-case letters, digits and dashes")
+    problem = name_problem(qid, "question id")
+    if problem:
+        report.error(q["id"].pos, problem)
     difficulty = q["difficulty"].value if "difficulty" in q else "medium"
     kind = q["kind"].value if "kind" in q else "knowledge"
     flaw = q["flaw"].value if "flaw" in q else None
@@ -296,8 +373,9 @@ def _load_interviews(path: Path, root: Path, schema: _Schema) -> dict[str, Inter
             if r and "title" in r and "questions" in r:
                 rounds.append(Round(r["title"].value, tuple(schema.strings(r["questions"], "a round's questions")), r_item.pos))
         iid = i["id"].value
-        if not ID_RE.match(iid):
-            schema.report.error(i["id"].pos, f"interview id {iid!r} must be lower-case letters, digits and dashes")
+        problem = name_problem(iid, "interview id")
+        if problem:
+            schema.report.error(i["id"].pos, problem)
             continue
         if iid in out:
             schema.report.error(i["id"].pos, f"duplicate interview id {iid!r} (first at line {out[iid].pos.line})")
@@ -313,9 +391,9 @@ def _load_discarded(path: Path, root: Path, schema: _Schema) -> tuple[Discarded,
     for item in m["discarded"].value if m and "discarded" in m else []:
         d = schema.mapping(item, fileformat.DISCARDED)
         if d and {"id", "prompt", "reason"} <= d.keys():
-            if not ID_RE.match(d["id"].value):
-                schema.report.error(d["id"].pos, f"question id {d['id'].value!r} must be lower-case letters, "
-                                    "digits and dashes")
+            problem = name_problem(d["id"].value, "question id")
+            if problem:
+                schema.report.error(d["id"].pos, problem)
                 continue
             out.append(Discarded(d["id"].value, _text(d["prompt"]), _text(d["reason"]), item.pos))
     return tuple(out)
@@ -348,7 +426,11 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
         path = cdir / name
         hint = f"; did you mean {meant[name]!r}?" if meant.get(name) else ""
         if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".md"):
-            report.error(pos, f"chapter {name!r} must be a file name ending in .md inside book/chapters/{hint}")
+            report.error(pos, f"chapter {shorten(name)} must be a file name ending in .md inside book/chapters/{hint}")
+            continue
+        problem = file_name_problem(name, "chapter")
+        if problem:
+            report.error(pos, problem)
             continue
         if name not in present:
             report.error(pos, f"chapter {name!r} is listed but book/chapters/{name} does not exist"

@@ -8,7 +8,7 @@ from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
-from .errors import Pos, Report, close_match, did_you_mean
+from .errors import Pos, Report, close_match, did_you_mean, shorten
 from .markdown import ImageRef, Scan, is_remote, scan
 from .model import Book, Edition, Question, Text, select_questions
 from .sources import MAX_BYTES, read_text, resolved
@@ -208,6 +208,12 @@ def validate(book: Book, editions: list[Edition]) -> Report:
 
 
 _KIND_NAMES = {"sec": "section", "fig": "figure", "tbl": "table"}
+# file names in questions/ that are not topics (DESIGN.md): a block cannot place them
+RESERVED_TOPICS = {
+    "discarded": "questions/discarded.yaml is the bad-questions list, placed by a '::: discarded' block",
+    "interviews": "questions/interviews.yaml holds the sample interviews, each placed by a "
+                  "'::: {.interview id=\"...\"}' block",
+}
 
 
 def _placed_in(book: Book) -> dict[str, str]:
@@ -293,11 +299,14 @@ def _check_placement(book: Book, report: Report, unread: "_NotLoaded") -> None:
                 if not topic_id:
                     report.error(block.pos, "a questions block needs topic=\"...\"")
                     continue
+                if topic_id in RESERVED_TOPICS:
+                    report.error(block.pos, f"topic {topic_id!r} is a reserved name: {RESERVED_TOPICS[topic_id]}")
+                    continue
                 topic = book.topics.get(topic_id)
                 if topic is None and _topic_file_exists(book, topic_id):
                     continue  # the file is there but could not be read: its own errors say why
                 if topic is None:
-                    report.error(block.pos, f"unknown topic {topic_id!r}; topics are: "
+                    report.error(block.pos, f"unknown topic {shorten(topic_id)}; topics are: "
                                  + (", ".join(sorted(book.topics)) or "none (no questions/*.yaml)")
                                  + did_you_mean(topic_id, book.topics))
                     # the topic it means is placed once the name is right: not "never placed" too
@@ -376,7 +385,14 @@ def _unread_chapters(book: Book) -> list[str]:
     """Chapters listed and present whose text could not be read (their own errors say why)."""
     loaded = {c.file for c in book.chapters}
     return [name for name, _, _ in book.meta.listed()
-            if name not in loaded and "/" not in name and (book.root / "book" / "chapters" / name).exists()]
+            if name not in loaded and "/" not in name and _exists(book.root / "book" / "chapters" / name)]
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system: reported where it is listed
+        return False
 
 
 def _stray_chapters(book: Book) -> list[str]:
@@ -476,9 +492,17 @@ class _NotLoaded:
 
 
 def _topic_file_exists(book: Book, topic_id: str) -> bool:
-    if not re.fullmatch(r"[\w-]+", topic_id):
+    if not re.fullmatch(r"[\w-]{1,100}", topic_id):
         return False
-    return any((book.root / "questions" / f"{topic_id}{suffix}").is_file() for suffix in (".yaml", ".yml"))
+    return any(_is_file(book.root / "questions" / f"{topic_id}{suffix}") for suffix in (".yaml", ".yml"))
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; False for a name the file system cannot even look up (too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _check_interviews(book: Book, report: Report, unread: "_NotLoaded") -> None:

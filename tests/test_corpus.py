@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.errors import BookError
+from bookbuild.errors import BookError, printable
 from bookbuild.pipeline import BuildOptions, build, check
 from conftest import EPOCH, run_cli
 
@@ -32,7 +32,13 @@ def _huge_answer(root: Path) -> None:
     (root / "questions" / "topic.yaml").write_text(head + "      " + "a" * (10_500_000 - len(head) - 7) + "\n")
 
 
-SETUP = {"26-huge-answer": _huge_answer}
+def _control_names(root: Path) -> None:
+    """File names with a newline and a tab (git keeps no such names)."""
+    (root / "book" / "chapters" / "new\nline.md").write_text("# New line\n")
+    (root / "questions" / "tab\tbed.yaml").write_text("title: Tabbed\nquestions: []\n")
+
+
+SETUP = {"26-huge-answer": _huge_answer, "84-control-characters-in-file-names": _control_names}
 
 # accepted cases: what must be in no output, what must be there as written, and the formats built
 # (the site's own script has an `onerror` and numbers: each case names markers of its own)
@@ -86,7 +92,7 @@ def diagnostics(report, root: Path) -> list[str]:
     for d in report.sorted():
         path = Path(d.pos.path)
         shown = path.relative_to(root) if path.is_relative_to(root) else path
-        out.append(f"{shown}:{d.pos.line}:{d.pos.col}: {d.severity}: {d.message}".replace(f"{root}/", ""))
+        out.append(printable(f"{shown}:{d.pos.line}:{d.pos.col}: {d.severity}: {d.message}".replace(f"{root}/", "")))
     return out
 
 

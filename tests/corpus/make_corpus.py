@@ -66,6 +66,20 @@ questions:
       Four.
 """
 
+# a book's own questions template, as small as one can be
+QUESTIONS_TEMPLATE = """\
+{% for q in questions %}
+::: {#q-{{ q.id }} .question}
+{{ q.prompt.value }}
+
+::: {#a-{{ q.id }} .answer}
+{{ q.answer.value }}
+:::
+:::
+
+{% endfor %}
+"""
+
 DOT = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="10"/></svg>\n'
 
 BASE = {
@@ -401,12 +415,62 @@ CASES = [
         "To show a logo, write:\n\n"
         "```markdown\n![Logo](https://example.com/logo.png)\n![Chart](images/missing.png)\n```\n"), 0, []),
 
-    # --- needs a change outside the loader and validator (xfail in tests/test_corpus.py) -----------
+    # --- needs a change outside the loader and validator ---------------------------------------------
     Case("81-book-template-runs-code", {
         "templates/questions.md.j2": '{{ cycler.__init__.__globals__.__builtins__.open("/etc/passwd").read() }}\n'
                                      "{% for q in questions %}\n::: {#q-{{ q.id }} .question}\n{{ q.prompt.value }}\n"
                                      ":::\n{% endfor %}\n"}, 1, [
         "templates/questions.md.j2:1:..."]),
+
+    # --- found by fuzzing (issue 22): each was a traceback, a stall or an invalid output -------------
+    Case("82-reserved-topic-in-block", {
+        **chapter('::: {.questions topic="discarded"}\n:::\n\n::: {.questions topic="interviews"}\n:::\n'),
+        "questions/discarded.yaml": "discarded:\n  - id: dull\n    prompt: Dull?\n    reason: Too dull.\n"}, 1, [
+        "book/chapters/intro.md:10:1: error: topic 'discarded' is a reserved name: questions/discarded.yaml is the "
+        "bad-questions list, placed by a '::: discarded' block",
+        "book/chapters/intro.md:13:1: error: topic 'interviews' is a reserved name: questions/interviews.yaml holds "
+        "the sample interviews, each placed by a '::: {.interview id=\"...\"}' block"]),
+    Case("83-names-too-long", {
+        **chapter('::: {.questions topic="' + "t" * 300 + '"}\n:::\n'),
+        **topic("  - id: second", "  - id: " + "q" * 120),
+        "book/book.yaml": BOOK_YAML.replace("chapters: [intro.md]", "chapters: [intro.md, " + "c" * 300 + ".md]")
+        .replace("date: 2026-01-01", "date: 2026-01-01\nslug: " + "s" * 300)
+        .replace("  release: {answers: appendix}\n", "  release: {answers: appendix}\n  " + "e" * 300
+                 + ": {answers: none}\n")}, 1, [
+        "book/book.yaml:5:7: error: slug 'ssssssssssssssssssssssssssssssssssssssss...' is 300 characters long; "
+        "names are limited to 100",
+        "book/book.yaml:8:26: error: chapter 'cccccccccccccccccccccccccccccccccccccccc...' is 303 characters long; "
+        "file names are limited to 100",
+        "book/book.yaml:11:3: error: edition name 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee...' is 300 characters "
+        "long; names are limited to 100",
+        "book/chapters/intro.md:10:1: error: unknown topic 'tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt...'; "
+        "topics are: topic",
+        "questions/topic.yaml:9:9: error: question id 'qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq...' is 120 characters "
+        "long; names are limited to 100"]),
+    Case("84-control-characters-in-file-names", {
+        **book("chapters: [intro.md]", 'chapters: [intro.md, "new\\nline.md"]'),
+        "README.txt": "tests/test_corpus.py writes book/chapters/new<newline>line.md and "
+                      "questions/tab<tab>bed.yaml here: git keeps no such names.\n"}, 1, [
+        "book/book.yaml:7:26: error: chapter 'new\\nline.md' has the control character U+000A in it; rename the file",
+        "questions/tab\\tbed.yaml:1:1: error: topic file name 'tab\\tbed.yaml' must be lower-case letters, digits "
+        "and dashes"]),
+    Case("85-book-template-syntax-errors", {
+        "templates/questions.md.j2": "{% raw %}\n" + QUESTIONS_TEMPLATE,
+        "templates/interview.md.j2": b"<#-- an interview --#>\n\xff\n",
+        "templates/sheet.html.j2": "<p>{{ sheet.title }</p>\n"}, 1, [
+        "templates/interview.md.j2:2:1: error: template is not valid UTF-8 text (byte 0xff here); save it as UTF-8",
+        "templates/questions.md.j2:1:1: error: template error: Missing end of raw directive",
+        "templates/sheet.html.j2:1:1: error: template error: unexpected '}'"]),
+    Case("86-book-template-divides-by-zero", {
+        "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("{{ q.prompt.value }}", "{{ q.prompt.value }} {{ 1/0 }}")}, 1, [
+        "templates/questions.md.j2:3:1: error: template error: ZeroDivisionError: division by zero"]),
+    Case("87-book-template-loops-over-a-number", {
+        "templates/questions.md.j2": "{% for x in 5 %}{{ x }}{% endfor %}\n" + QUESTIONS_TEMPLATE}, 1, [
+        "templates/questions.md.j2:1:1: error: template error: TypeError: 'int' object is not iterable"]),
+    Case("88-book-template-range-too-big", {
+        "templates/questions.md.j2": "{{ range(10**8)|list|length }}\n" + QUESTIONS_TEMPLATE}, 1, [
+        "templates/questions.md.j2:1:1: error: refused by the template sandbox: Range too big. The sandbox blocks "
+        "ranges larger than MAX_RANGE (100000)."]),
 ]
 
 
