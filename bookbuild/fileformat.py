@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import ANSWER_MODES, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES
+from .model import ANSWER_MODES, BLEEDS, DIFFICULTIES, FLAWS, KINDS, PAGE_SIZES, PAPER_INCHES_PER_PAGE, TRIM_SIZES
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # written for both Python's re and JSON Schema's (ECMA 262) regular expressions: no inline flags
@@ -82,6 +82,22 @@ PDF = Shape("book.yaml pdf", (
         choices=PAGE_SIZES, example="letter"),
 ))
 
+PRINT = Shape("book.yaml print", (
+    Key("trim", ("text",), "The paperback's trim size: inches (width x height), or A5/B5.", default="6x9",
+        choices=tuple(TRIM_SIZES), example="6x9"),
+    Key("bleed", ("text",), "Bleed around each interior page, for art that reaches the edge (the cover always "
+        "has 0.125in).", default="none", choices=BLEEDS, example="0.125in"),
+    Key("paper", ("text",), "The paper: the spine's width is the page count times 0.002252 in (white) or "
+        "0.0025 in (cream).", default="white", choices=tuple(PAPER_INCHES_PER_PAGE), example="cream"),
+    Key("isbn", ("text", "number"), "The paperback's ISBN-13 (hyphens allowed; the check digit is verified), printed "
+        "as a barcode on the back cover.", default="none (no barcode)", example="978-1-4028-9462-6"),
+    Key("price", ("text",), "A price line printed on the back cover.", default="none", example="$39.99"),
+    Key("icc_profile", ("text",), "A CMYK ICC profile (a file under book/, from your printer): makes the "
+        "interior PDF/X-3 with colours in CMYK.", default="none (a plain PDF)", example="printer.icc"),
+    Key("blurb", ("text",), "The back cover's text (pandoc Markdown).", default="none",
+        example="Three hundred questions, and the answers interviewers hope for."),
+))
+
 EDITION = Shape("an edition", (
     Key("answers", ("text",), "Where answers go: an appendix after the last chapter, inline after each "
         "question (closed until asked), or left out. `--answers` overrides it.", default="appendix",
@@ -125,6 +141,8 @@ BOOK = Shape("book.yaml", (
     Key("date", ("date",), "The build date when neither SOURCE_DATE_EPOCH nor git gives one "
         "(YYYY-MM-DD, unquoted).", default="the last commit's time, else now", example="2026-11-01"),
     Key("pdf", ("mapping",), "PDF settings.", keys=PDF),
+    Key("print", ("mapping",), "The paperback (`--edition print`): trim size, bleed, paper, ISBN and cover "
+        "text. Its answers follow `editions.print` when given, else the release's.", default="none", keys=PRINT),
     Key("editions", ("mapping",), "Named build profiles, chosen with `--edition NAME`; a name is lower-case "
         "letters, digits and dashes (it names the folder under dist/). `release` exists even when not listed.",
         default="release: {answers: appendix}", each=EDITION),

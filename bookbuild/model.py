@@ -14,6 +14,11 @@ FLAWS = ("ambiguous", "incorrect")
 ANSWER_MODES = ("appendix", "inline", "none")
 FORMATS = ("html", "epub", "pdf")
 PAGE_SIZES = ("a4", "letter", "6x9")
+# the print edition (a paperback): trim sizes as print-on-demand services name them, width × height
+TRIM_SIZES = {"5x8": ("5in", "8in"), "5.5x8.5": ("5.5in", "8.5in"), "6x9": ("6in", "9in"), "7x10": ("7in", "10in"),
+              "8.5x11": ("8.5in", "11in"), "a5": ("148mm", "210mm"), "b5": ("176mm", "250mm")}
+BLEEDS = ("none", "0.125in", "3mm")
+PAPER_INCHES_PER_PAGE = {"white": 0.002252, "cream": 0.0025}  # a page's share of the spine's width
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,20 @@ class Edition:
 
 
 @dataclass(frozen=True)
+class PrintSettings:
+    """book.yaml `print:`, the paperback (`--edition print`)."""
+
+    trim: str = "6x9"  # a key of TRIM_SIZES
+    bleed: str = "none"  # one of BLEEDS
+    paper: str = "white"  # a key of PAPER_INCHES_PER_PAGE
+    isbn: str | None = None  # ISBN-13, digits only, check digit verified
+    price: str | None = None
+    icc_profile: str | None = None  # relative to book/: makes the interior PDF/X-3
+    blurb: str | None = None  # back-cover text, pandoc Markdown
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
 class Part:
     """Chapters under a part title; a book without parts has one part whose title is None."""
 
@@ -129,6 +148,7 @@ class BookMeta:
     editions: dict[str, Edition]
     path: Path
     pos: Pos
+    print: PrintSettings | None = None  # book.yaml `print:`: the book has a paperback edition
     front: tuple[tuple[str, Pos], ...] = ()  # unnumbered chapters before the first part
     appendices: tuple[tuple[str, Pos], ...] = ()  # chapters after the last part, lettered A, B, …
 

@@ -347,3 +347,24 @@ def test_slug_from_a_title_with_accents_keeps_its_letters():
     from bookbuild.load import slugify
     assert slugify("Über Lernen: Q&A") == "uber-lernen-q-a"
     assert slugify("機械学習") == "book"  # nothing to spell in ASCII: the default name
+
+
+def test_print_section_isbn_and_profile_are_checked_where_written(mini):
+    edit(mini, "book/book.yaml", "editions:\n", "print:\n  trim: 5x8\n  isbn: 978-1-4028-9462-7\n"
+         "  icc_profile: ../../etc/profile.icc\n  paper: glossy\neditions:\n")
+    assert diagnostics(mini, "release") == [
+        "book/book.yaml:14:9: error: print: isbn '978-1-4028-9462-7' has a wrong check digit: 7, where the "
+        "first twelve digits give 6",
+        "book/book.yaml:15:16: error: print: icc_profile '../../etc/profile.icc' must be a file inside the book "
+        "(a path relative to book/)",
+        "book/book.yaml:16:10: error: paper 'glossy' is not one of white, cream"]
+
+
+def test_a_print_section_makes_a_print_edition_with_the_releases_answers(mini):
+    from bookbuild.load import load_book
+    edit(mini, "book/book.yaml", "editions:\n", "print: {trim: a5, isbn: 9781402894626, blurb: A small book.}\n"
+         "editions:\n")
+    book, report = load_book(mini)
+    assert not report.errors
+    assert book.meta.print.trim == "a5" and book.meta.print.isbn == "9781402894626"
+    assert book.meta.editions["print"].answers == book.meta.editions["release"].answers
