@@ -10,7 +10,7 @@ SYSTEM_STAMP := $(VENV)/.system
 DEBIAN_PACKAGES := default-jre-headless fonts-noto-core fonts-dejavu-core poppler-utils chromium chromium-driver
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all install system book test test-fast clean distclean
+.PHONY: all install system book test test-fast fuzz clean distclean
 
 all: book
 
@@ -43,6 +43,12 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# the mutation fuzzer at any budget: `make fuzz N=5000 SEED=7` (failing books go to a folder under /tmp)
+N ?= 1000
+SEED ?= 1
+fuzz: install
+	$(BIN)/python -m tests.fuzz --n $(N) --seed $(SEED)
 
 clean:
 	rm -rf dist .bookbuild-cache tests/fixtures/*/dist .pytest_cache
