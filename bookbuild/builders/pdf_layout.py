@@ -27,8 +27,11 @@ numbered i, ii, … and the main matter again from 1, on a right-hand page: the 
 padded to an even count. So the pages of each are counted on their own (a piece's "first page"
 is its number in its own sequence: the main matter's numbers never depend on the front
 matter's length), and a number's placeholder is its digits in the main matter, and in the front
-matter the roman numeral itself (its letters are not of one width): the front pieces are laid
-out first, so that their numbers are known before the pieces that show them.
+matter the roman numeral itself (its letters are not of one width, so it is never written over):
+the front matter is laid out before the pieces that show its numbers (a reference to the
+preface), each front piece as soon as its own numbers are sure. The contents, which show the
+whole book's, waits for them as any piece does: laid out on a guess, it would often be laid out
+twice in a first build.
 """
 
 from __future__ import annotations
@@ -453,10 +456,10 @@ class ParallelLayout:
                 outlook.laid(i, known)
         while todo or running:
             while idle and todo:
-                # the front matter first, each piece once its first page is known (then its
-                # numbers are known to the pieces that show them); then the longest sure one, else
-                # the safest guess (checked after): a worker never waits
-                choice = next((i for i in todo if i < self.restart and outlook.known(i)), None)
+                # the front matter first, each piece once its numbers are sure (its first page
+                # known: then its own numbers are known to the pieces that show them); then the
+                # longest sure one, else the safest guess (checked after): a worker never waits
+                choice = next((i for i in todo if i < self.restart and outlook.safety(i) == math.inf), None)
                 if choice is None:
                     choice = next((i for i in todo if outlook.safety(i) == math.inf), None)
                 if choice is None:
