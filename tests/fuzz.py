@@ -1398,7 +1398,8 @@ class Summary:
             for sig, fs in findings.items():
                 first = fs[0]
                 edits = first.minimal or (first.case.edits if first.case else [])
-                lines.append(f"- {sig}  ({len(fs)} case{'s' if len(fs) > 1 else ''}, in {first.stage})")
+                cases = len({f.case.index for f in fs if f.case}) or len(fs)
+                lines.append(f"- {sig}  ({cases} case{'s' if cases > 1 else ''}, in {first.stage})")
                 if first.case:
                     lines.append(f"    case {first.case.index}: "
                                  + ("ONE EDIT: " if first.minimal and len(first.minimal) == 1 else "")
