@@ -389,7 +389,7 @@ def _render_fitted(book: Book, context: dict, width: float, height: float, spine
             "spine": "the title and author do not fit on the spine; shorten them"}
     for name in over:
         notices.append(Notice(f"cover: {what[name]} (at {sizes[name]:.1f} pt)", "warning", where))
-    for message in messages:
+    for message in dict.fromkeys(messages):  # each render logs them again
         notices.append(Notice(f"cover layout: {message}", "warning", where))
     return pdf, notices
 

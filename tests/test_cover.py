@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
+import sys
 import shutil
 import subprocess
 from pathlib import Path
@@ -342,3 +344,25 @@ def test_write_cover_writes_the_file_and_reports_warnings(tmp_path):
     assert [d.severity for d in report.items] == ["warning"] and "dpi" in report.items[0].message
     assert report.items[0].pos.path.endswith("print-cover.png")
     assert any(f"{book_pages} pages" in n for n in notes)
+
+
+def test_a_books_broken_cover_template_is_an_error_naming_it(tmp_path):
+    from bookbuild.templating import TemplateFailure
+
+    root = paperback(tmp_path)
+    (root / "templates").mkdir()
+    (root / "templates" / "cover.html.j2").write_text("<html>\n<body>{{ no_such_thing }}</body>\n</html>\n")
+    with pytest.raises(TemplateFailure) as failed:
+        make(root)
+    assert failed.value.path.name == "cover.html.j2" and failed.value.line == 2
+
+
+def test_the_cover_alone_from_the_command_line(tmp_path):
+    root = paperback(tmp_path)
+    out = tmp_path / "alone.pdf"
+    done = subprocess.run([sys.executable, "-m", "bookbuild.cover", "--book", str(root), "--pages", "64",
+                           "--out", str(out)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"})
+    assert done.returncode == 0, done.stderr
+    assert "too thin for text" in done.stdout and str(out) in done.stdout and not done.stderr
+    assert out.read_bytes().startswith(b"%PDF")
