@@ -134,8 +134,8 @@ def cover_pdf(book: Book, pages: int, date) -> tuple[bytes, list[Notice]]:
     notices.append(Notice(f"cover: {full_w:.4f} × {full_h:.4f} in with bleed ({settings.trim} trim, a spine of "
                           f"{spine:.4f} in for {pages} pages of {settings.paper} paper)", "note", where))
     if pages < 24:
-        notices.append(Notice(f"print: {pages} pages: the print-on-demand services bind paperbacks of 24 pages or "
-                              "more", "warning", where))
+        notices.append(Notice(f"print: {pages} pages: too few for a paperback (KDP binds them from 24 pages, "
+                              "Lulu from 32)", "warning", where))
     spine_text = pages >= SPINE_TEXT_PAGES
     if not spine_text:
         notices.append(Notice(f"cover: the spine ({spine:.3f} in for {pages} pages) is too thin for text; the "
