@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import panflute as pf
@@ -59,6 +60,11 @@ def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict)
     return "\n".join(out)
 
 
+# what XML forbids, as pandoc's JSON writes it (escapes, or U+FFFE/U+FFFF as they are): validation
+# refuses every way book text can say it that it can see; whatever else makes one is dropped here,
+# before any writer (an escaped backslash, group 1, is kept as it is)
+_JSON_NOT_XML = re.compile(r'(\\\\)|\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|\\[bf]|\\u[dD][89a-fA-F][0-9a-fA-F]{2}'
+                           r'|\\u[fF]{3}[eEfF]|[\ufffe\uffff]')
 PARSE_ARGS = ["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"]
 
 
@@ -67,7 +73,7 @@ def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -
     key = digest(toolchain, *PARSE_ARGS, text)
     cached = cache.get(key) if cache else None
     if cached is None:
-        cached = run_pandoc(PARSE_ARGS, text)
+        cached = _JSON_NOT_XML.sub(r"\1", run_pandoc(PARSE_ARGS, text))
         if cache:
             cache.put(key, cached)
     return cached

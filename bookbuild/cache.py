@@ -8,6 +8,10 @@ The folder sits in the book, and a book is untrusted: it could come with a cache
 raw HTML into an output. So every object and the record of outputs is signed with a key of this
 user's (`~/.cache/bookbuild/secret`, made on first use); anything unsigned or signed otherwise
 is ignored and rebuilt.
+
+The cache is disposable: a file or a symbolic link where the folder goes, an entry that cannot be
+read or is signed otherwise, a folder that cannot be written: each is discarded (or the cache left
+aside) with a warning, and the build goes on cold. Nothing is written through a link out of it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ FOLDER = ".bookbuild-cache"
 def digest(*parts: str | bytes) -> str:
     h = hashlib.sha256()
     for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
+        # any text, lone surrogates included (a YAML escape "\\ud800" makes one): hashed, not refused
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()
@@ -71,7 +76,7 @@ def _sealed(key: str, text: str) -> str:
 def _signed(key: str, stored: str) -> str | None:
     """The text of what `_sealed` stored, or None when the signature is not this user's."""
     mac, _, text = stored.partition("\n")
-    return text if hmac.compare_digest(mac, _sign(key, text)) else None
+    return text if mac.isascii() and hmac.compare_digest(mac, _sign(key, text)) else None
 
 
 @functools.cache
@@ -107,18 +112,60 @@ def file_digest(path: Path) -> str:
     return digest(path.read_bytes())
 
 
+# what went wrong with each cache folder, said once per build as a warning (see `take_warnings`)
+_problems: dict[Path, dict[str, int]] = {}
+_problems_lock = threading.Lock()
+
+
+def _note(folder: Path, message: str) -> None:
+    with _problems_lock:
+        counts = _problems.setdefault(folder, {})
+        counts[message] = counts.get(message, 0) + 1
+
+
+def take_warnings(root: Path) -> list[str]:
+    """What was discarded from the book's cache since the last call, one sentence each."""
+    with _problems_lock:
+        counts = _problems.pop(root / FOLDER, {})
+    return [message if n == 1 or "{n}" not in message else message.replace("{n}", str(n))
+            for message, n in counts.items()]
+
+
+def _usable(folder: Path) -> bool:
+    """Whether `folder` can be the cache: a real folder or nothing yet; else what is there is
+    removed (it is the cache's place) and False if that fails."""
+    try:
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            what = "a symbolic link" if folder.is_symlink() else "a file"
+            folder.unlink()
+            _note(folder, f"{what} named {FOLDER} was where the cache folder goes; it was removed and the "
+                  "build starts without a cache")
+    except OSError as exc:
+        _note(folder, f"{FOLDER} is not a folder and cannot be removed ({exc.strerror}); "
+              "the build goes on without a cache")
+        return False
+    return True
+
+
 class Cache:
     """Cached texts by key, and the key each output was last built from."""
 
     def __init__(self, root: Path, enabled: bool = True):
         self.folder = root / FOLDER
-        self.enabled = enabled
+        self.enabled = enabled and _usable(self.folder)
         self._outputs_path = self.folder / "outputs.json"
-        try:
-            stored = _signed("outputs", self._outputs_path.read_text()) if enabled else None
-            self._outputs = json.loads(stored) if stored else {}
-        except (OSError, ValueError):
-            self._outputs = {}
+        self._outputs = {}
+        if self.enabled:
+            try:
+                stored = _signed("outputs", self._outputs_path.read_text(encoding="utf-8"))
+                outputs = json.loads(stored) if stored else {}
+                if isinstance(outputs, dict) and all(isinstance(e, dict) and {"key", "digest"} <= e.keys()
+                                                     for e in outputs.values()):
+                    self._outputs = outputs
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError):
+                _note(self.folder, f"{FOLDER}/outputs.json could not be read; every output is built again")
         self._lock = threading.Lock()  # builders run in parallel threads
 
     def _path(self, key: str) -> Path:
@@ -127,14 +174,52 @@ class Cache:
     def get(self, key: str) -> str | None:
         if not self.enabled:
             return None
+        path = self._path(key)
         try:
-            return _signed(key, self._path(key).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
+            text = _signed(key, path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError, ValueError):
+            text = None
+        if text is None:  # not this user's (a cache that came with the book), or damaged
+            self.discard(key)
+        return text
+
+    def discard(self, key: str) -> None:
+        """Drop an entry that is damaged or not this user's (with a warning): it is made again."""
+        _note(self.folder, "{n} entries of the cache were damaged or not signed by this user and were "
+              "discarded; what they held is made again")
+        try:
+            if self._inside(self._path(key)):
+                self._path(key).unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _inside(self, path: Path) -> bool:
+        """Whether writing `path` stays in the cache folder (no link in it points out)."""
+        try:
+            return path.parent.resolve().is_relative_to(self.folder.resolve()) and not path.is_symlink()
+        except (OSError, RuntimeError):
+            return False
+
+    def _write(self, path: Path, text: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            if not self._inside(path):  # checked before any folder is made through a link
+                raise OSError(0, "a symbolic link in it points out of the cache folder")
+            write_atomic(path, text)
+        except OSError as exc:
+            self.enabled = False  # the rest of this build does without
+            _note(self.folder, f"the cache cannot be written ({exc.strerror or exc}); the build goes on "
+                  "without it")
 
     def put(self, key: str, text: str) -> None:
-        if self.enabled:
-            write_atomic(self._path(key), _sealed(key, text))
+        try:
+            sealed = _sealed(key, text)
+        except UnicodeEncodeError:  # text that is no UTF-8 (a lone surrogate): not kept
+            return
+        self._write(self._path(key), sealed)
 
     def fresh(self, targets: list[Path], key: str) -> bool:
         """Whether every target exists, unchanged since it was built from `key`."""
@@ -152,4 +237,4 @@ class Cache:
         entries = {str(t): {"key": key, "digest": file_digest(t)} for t in targets}
         with self._lock:
             self._outputs.update(entries)
-            write_atomic(self._outputs_path, _sealed("outputs", json.dumps(self._outputs, indent=1, sort_keys=True)))
+            self._write(self._outputs_path, _sealed("outputs", json.dumps(self._outputs, indent=1, sort_keys=True)))

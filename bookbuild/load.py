@@ -17,7 +17,7 @@ from .model import (
     Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, PrintSettings, Question, Resource,
     Round, Text, Topic,
 )
-from .sources import Y, load_yaml, read_text
+from .sources import Y, load_yaml, read_text, text_char_problems
 
 # `$` would also match before a final newline ("intro\n"): the end of the text is `\Z` here
 ID_RE = re.compile(ID_PATTERN.removesuffix("$") + r"\Z")
@@ -26,6 +26,15 @@ RESERVED_FILES = ("interviews.yaml", "discarded.yaml")
 # name: file systems take 255 bytes, and a name with the suffixes added must still fit
 MAX_NAME = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# a well-formed BCP 47 (RFC 5646) tag: language[-extlang][-script][-region][-variant...][-extension...]
+# [-x-private], or a private-use tag alone; 63 characters at most (the RFC asks readers for 35)
+LANGUAGE_RE = re.compile(
+    r"(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?"
+    r"|x(?:-[a-z0-9]{1,8})+)", re.I | re.A)
+MAX_LANGUAGE = 63
 
 
 def name_problem(name: str, what: str, why: str = "") -> str | None:
@@ -249,12 +258,17 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                                      *(str(ed[k].value) if k in ed else None for k in ("watermark", "feedback", "url")),
                                      pos=getattr(e, "key_pos", e.pos))
     identifier = str(m["identifier"].value) if "identifier" in m else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, slug)}"
+    language = str(m["language"].value) if "language" in m else "en"
+    if len(language) > MAX_LANGUAGE or not LANGUAGE_RE.fullmatch(language):
+        report.error(m["language"].pos, f"language {shorten(language, 40)} is not a BCP 47 language tag "
+                     "(such as en, en-GB, pt-BR or zh-Hant)")
+        language = "en"
     paperback = _load_print(m["print"], root, schema) if "print" in m else None
     if paperback is not None and "print" not in editions:  # the paperback prints answers as the release does
         editions["print"] = Edition("print", editions["release"].answers, pos=paperback.pos)
     return BookMeta(
         title=title, slug=slug, author=str(m["author"].value) if "author" in m else "",
-        language=str(m["language"].value) if "language" in m else "en",
+        language=language,
         identifier=identifier, version=str(m["version"].value) if "version" in m else "0.0.0",
         date=m["date"].value if "date" in m else None, page_size=page_size,
         parts=tuple(parts), editions=editions, path=path, pos=y.pos if y else Pos(str(path)), print=paperback,
@@ -438,6 +452,7 @@ def _load_chapters(root: Path, meta: BookMeta, report: Report) -> tuple[Chapter,
             continue
         text = read_text(path, report, root)
         if text is not None:
+            text_char_problems(text, str(path), report)
             chapters.append(_parse_chapter(name, path, text, report, roles[name]))
     return tuple(chapters)
 

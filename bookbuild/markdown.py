@@ -16,9 +16,12 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from .errors import Pos, plural
+from .sources import NOT_XML, char_problem
 
 REF_KINDS = ("q", "sec", "fig", "tbl")
 _REF = re.compile(r"(?<![\w@.])@(q|sec|fig|tbl):([A-Za-z0-9_](?:[A-Za-z0-9_:.-]*[A-Za-z0-9_])?)")
+# `@q:` before what cannot start an id: pandoc reads `@q` alone, a reference to nothing
+_REF_WITHOUT_ID = re.compile(r"(?<![\w@.])@(q|sec|fig|tbl):(?![A-Za-z0-9_])")
 _LABEL = re.compile(r"\{[^{}\n]*?#(sec|fig|tbl):([A-Za-z0-9_-]+)[^{}\n]*\}")
 # patterns below stay linear on hostile lines: no `.*?` that could run to the end from every start
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^<>]*>|<!--")
@@ -55,6 +58,7 @@ _TITLE_TAIL = re.compile(r"""\s*(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\))?\s*\)""")
 _SPECIAL = re.compile(r"\n|!\\*\[|\[|\]")
 _BRACKETS = re.compile(r"[\[\]]")
 _CONTROLS = re.compile(r"[\x00-\x20\x7f]+")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 MAX_DEPTH = 64
 MAX_PROBLEMS = 200  # per text: a hostile file must not print a million lines
 # pandoc's reader takes time exponential in the nesting of brackets (12 levels: minutes)
@@ -106,6 +110,7 @@ class Scan:
     images: list[ImageRef] = field(default_factory=list)
     image_uses: list[ImageUse] = field(default_factory=list)
     definitions: dict[str, list[ImageRef]] = field(default_factory=dict)  # `[label]: url`, by label
+    fragments: list[ImageRef] = field(default_factory=list)  # links to `#id` (the id, without '#')
     headings: list[Heading] = field(default_factory=list)
     problems: list[tuple[Pos, str, str]] = field(default_factory=list)  # (pos, severity, message)
 
@@ -402,6 +407,11 @@ def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at
     if "@" in clean:
         for m in _REF.finditer(clean):
             out.refs.append(Ref(m.group(1), m.group(2), at(i, m.start())))
+        for m in _REF_WITHOUT_ID.finditer(clean):
+            after = clean[m.end():m.end() + 20].split()[0] if clean[m.end():m.end() + 20].strip() else ""
+            problem(i, m.start(), "error", f"reference @{m.group(1)}: is followed by "
+                    + (f"{after!r}, which is not an id" if after and not clean[m.end()].isspace() else "no id")
+                    + f": write @{m.group(1)}:id (lower-case letters, digits and dashes), or \\@ for a literal '@'")
     if "{" in clean:
         for m in _LABEL.finditer(clean):
             out.labels.append(Label(m.group(1), m.group(2), at(i, m.start(1) - 1)))
@@ -414,6 +424,14 @@ def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at
         for m in _JINJA.finditer(clean):
             problem(i, m.start(), "warning", f"{m.group(0)[:40]!r} is printed as written: book text is never "
                     "run as a template (put it in `code` to silence this)")
+    if "&#" in clean:
+        for m in _CHAR_REF.finditer(clean):
+            code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+            # pandoc reads &#0; and surrogates as U+FFFD; the others XML forbids reach the output
+            if 0 < code <= 0xFFFF and not 0xD800 <= code <= 0xDFFF and NOT_XML.match(chr(code)):
+                # written on purpose, unlike a raw one: the build leaves it out (assemble.py), with a warning
+                problem(i, m.start(), "warning", char_problem(chr(code), written=m.group(0))
+                        .replace("; remove it", "; it is left out of every output"))
     if "<" in spans:
         _scan_html(spans, i, problem)
     if "\\" in clean:
@@ -489,6 +507,8 @@ def _after_brackets(text: str, inside: int, close: int, image: bool, out: Scan, 
         if not image:
             if ":" in raw:
                 _check_link(ImageRef(destination(raw), pos), add)
+            if not code:
+                _check_target(destination(raw).strip(), pos, out, add)
         elif whole:
             out.images.append(ImageRef(destination(raw), pos, code))
         else:
@@ -519,6 +539,23 @@ def _inline_target(text: str, i: int, limit: int) -> tuple[str, bool]:
         # pandoc takes "a b.png" whole (spaces and all): only a title may follow a space
         return text[i:end], bool(_TITLE_TAIL.match(text, end))
     return text[i:end], end == len(text) or text[end] == ")"
+
+
+def _check_target(url: str, pos: Pos, out: Scan, add) -> None:
+    """A link goes to a web (or mail) address or to a place in the book: the outputs hold no other
+    file, and a relative path, `@q:id` as a target, `?x` or `%zz` make a link no reader can follow."""
+    if not url or url.startswith("//") or _REMOTE.match(url):
+        return
+    if url.startswith("#"):
+        out.fragments.append(ImageRef(url[1:], pos))
+        return
+    ref = _REF.match(url)
+    if ref:
+        add(pos, "error", f"link to {url[:64]!r}: a reference is not a link target; write @{ref.group(1)}:"
+            f"{ref.group(2)} in the text, which becomes a link")
+        return
+    add(pos, "error", f"link to {url[:64]!r}: the outputs hold no such file; link to a web address (https://...), "
+        "or refer to a place in the book with @sec:id or @q:id")
 
 
 def _check_link(ref: ImageRef, add) -> None:

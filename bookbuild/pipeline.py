@@ -19,14 +19,14 @@ from .assemble import assemble, check_templates
 from .builders.base import BuildContext, dump
 from .builders.epub import COVER_IMAGES
 from .builders.pdf import EarlyWorkers, wants_parallel
-from .cache import Cache, digest, toolchain_digest
+from .cache import FOLDER, Cache, digest, take_warnings, toolchain_digest
 from .dates import BuildDate, build_date
 from .errors import BookError, Pos, Report, did_you_mean
 from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import give_back_memory, remove_scratch, write_atomic
 from .templating import template_dirs
-from .tree import IMAGE_NODE, run_filter
+from .tree import IMAGE_NODE, rewrite, run_filter
 from .validate import editions_to_check, validate
 
 # The filters, in order; each is also a standalone `pandoc --filter`.
@@ -74,7 +74,31 @@ def apply_filters(doc: pf.Doc) -> pf.Doc:
     """Run every filter in this process, on one document (as its `main` would, but faster)."""
     for module in FILTERS:
         doc = run_filter(module, doc)
+    drop_broken_links(doc)
     return doc
+
+
+def drop_broken_links(doc: pf.Doc) -> None:
+    """A link to `#id` that no element has (a typo check warned about, or a place an edition
+    leaves out) becomes its text: readers and epubcheck refuse a link to nowhere. `#sec:x` is
+    taken as the label's anchor, `#sec-x`."""
+    ids: set[str] = set()
+    links: list[pf.Link] = []
+
+    def visit(elem):
+        identifier = getattr(elem, "identifier", "")
+        if identifier:
+            ids.add(identifier)
+        if isinstance(elem, pf.Link) and elem.url.startswith("#"):
+            links.append(elem)
+    rewrite(doc, visit)
+    for link in links:
+        target = link.url[1:]
+        if target not in ids and target.replace(":", "-") in ids:
+            link.url = "#" + target.replace(":", "-")  # `#sec:x` written for a label: its anchor (filters/number.py)
+        elif target not in ids:
+            container = getattr(link.parent, link.location or "content")
+            container[link.index] = pf.Span(*link.content, classes=["broken-link"])
 
 
 def filter_edition(doc: pf.Doc, edition: Edition, answers: str, extra: dict | None = None) -> pf.Doc:
@@ -153,6 +177,11 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         raise BookError("the book has errors", report)
     answers = options.answers or edition.answers
     out_dir = (options.out or book.root / "dist") / edition.name
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # --out /proc/nope, a file where the folder goes...
+        report.error(Pos(str(out_dir)), f"cannot make the output folder: {exc.strerror or exc}")
+        raise BookError("the book has errors", report) from None
     remove_scratch(out_dir)
     cache = Cache(book.root)
     toolchain = toolchain_digest(template_dirs(book.root))
@@ -170,9 +199,15 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         _preload("ziamath", "pypdf")
     try:
         filtered: list[pf.Doc] = []  # the filtered book itself, when it was made now
-        if cached is not None:
-            doc_json, labels = json.loads(cached)
-        else:
+        try:
+            doc_json, labels = json.loads(cached) if cached is not None else (None, None)
+            if not isinstance(doc_json, str) or not isinstance(labels, dict):
+                raise ValueError("not a rendering")
+        except (ValueError, TypeError):
+            if cached is not None:
+                cache.discard(render_key)
+            cached = None
+        if cached is None:
             if early is not None:
                 early.start()
             filtered.append(filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra))
@@ -261,6 +296,8 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
     if draft_state:
         result.outputs.extend(draft_state.write(labels, report))
         result.notes.extend(draft_state.notes)
+    for message in take_warnings(book.root):
+        report.warning(Pos(str(book.root / FOLDER)), message)
     return result
 
 

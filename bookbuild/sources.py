@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,36 @@ from .errors import Pos, Report
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
+# what XML 1.0 cannot hold (EPUB pages are XML): C0 controls but tab, newline and carriage return,
+# lone surrogates (YAML's "\\ud800" makes one), U+FFFE and U+FFFF
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_CHAR_PROBLEMS = 10  # per file: one bad paste would make thousands
+
+
+def char_problem(char: str, escaped: bool = False, written: str = "") -> str:
+    """Why a character XML forbids may not be in book text, and what to do instead; `written`: the
+    character reference that makes it (`&#7;`)."""
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return (f"U+{code:04X} is half of a UTF-16 surrogate pair, not a character: write the character itself "
+                "(or \\U and eight hex digits in double quotes)")
+    what = "control character" if code < 0x20 else "non-character"
+    tail = ("; it comes from a backslash escape in double quotes: for a backslash, write \\\\ or use single "
+            "quotes or a block (|)") if escaped else "; remove it"
+    written = f" (written {written})" if written else ""
+    return f"{what} U+{code:04X}{written} is not allowed in book text (EPUB pages are XML, which cannot hold it){tail}"
+
+
+def text_char_problems(text: str, name: str, report: Report, origin: Pos | None = None) -> None:
+    """An error for each character of `text` that XML forbids (the first MAX_CHAR_PROBLEMS)."""
+    for n, m in enumerate(NOT_XML.finditer(text)):
+        if n == MAX_CHAR_PROBLEMS:
+            report.error(pos, f"more characters that are not allowed in book text follow; remove those first")
+            return
+        line = text.count("\n", 0, m.start())
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1)
+        pos = Pos(name, line + 1, col + 1) if origin is None else origin.shifted(line, (origin.col if not line else 1) + col)
+        report.error(pos, char_problem(m.group(0)))
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -247,6 +278,10 @@ def _convert(node, name: str, constructor, report: Report, lines: list[str]) -> 
     except Exception as exc:  # PyYAML raises ValueError, KeyError, AttributeError... on odd scalars
         report.error(pos, f"invalid value {node.value!r}: {_reason(exc)}")
         value = None
+    if isinstance(value, str) and NOT_XML.search(value):
+        char = NOT_XML.search(value).group(0)
+        report.error(_escape_pos(node, name, lines, char), char_problem(char, escaped=node.style == '"'))
+        value = NOT_XML.sub("", value)
     style = node.style or None  # libyaml gives "" for a plain scalar, PyYAML None
     if style in ("|", ">"):
         # the text starts on the line after the indicator, at the block's indentation
@@ -256,6 +291,27 @@ def _convert(node, name: str, constructor, report: Report, lines: list[str]) -> 
         indent = len(lines[line]) - len(lines[line].lstrip(" ")) if line < len(lines) else 0
         pos = Pos(name, pos.line + 1, indent + 1)
     return Y(value, pos, style)
+
+
+_YAML_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
+_YAML_ESCAPES = {"0": "\x00", "a": "\x07", "b": "\x08", "v": "\x0b", "f": "\x0c", "e": "\x1b"}
+
+
+def _escape_pos(node, name: str, lines: list[str], char: str) -> Pos:
+    """Where in a scalar's source the escape (or the character) that made `char` is."""
+    start, end = node.start_mark, node.end_mark
+    for ln in range(start.line, min(end.line, len(lines) - 1) + 1):
+        line = lines[ln]
+        lo, hi = (start.column if ln == start.line else 0), (end.column if ln == end.line else len(line))
+        for m in _YAML_ESCAPE.finditer(line, lo, hi):
+            code = m.group(1)
+            made = chr(int(code[1:], 16)) if len(code) > 1 and code[0] in "xuU" else _YAML_ESCAPES.get(code)
+            if made == char:
+                return Pos(name, ln + 1, m.start() + 1)
+        at = line.find(char, lo, hi)
+        if at >= 0:
+            return Pos(name, ln + 1, at + 1)
+    return _pos(name, start)
 
 
 def _reason(exc: Exception) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
+from xml.etree import ElementTree
 from functools import cached_property
 from pathlib import Path
 
@@ -36,7 +38,64 @@ def resolve_image(url: str, source: Path, root: Path) -> tuple[Path | None, str 
         return None, f"image {url!r} not found" + _image_elsewhere(url, target, source, root)
     if target.suffix.lower() == ".svg":
         return target, _svg_problem(url, target)
-    return target, None
+    return target, _bitmap_problem(url, target)
+
+
+# what a file's first bytes say it is
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"))
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "SVG": ".svg"}
+MAX_PIXELS = 89_478_485  # Pillow's own bound against decompression bombs; a book's figure needs far less
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format a file's first bytes say it is (PNG, JPEG, GIF, WEBP, SVG), else None."""
+    for magic, name in _SIGNATURES:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if b"<svg" in head[:4096]:
+        return "SVG"
+    return None
+
+
+def _bitmap_problem(url: str, target: Path) -> str | None:
+    """Why a PNG, JPEG, GIF or WebP file is not what its name says, or cannot be shown, if so."""
+    try:
+        stat = target.stat()
+    except OSError as exc:
+        return f"image {url!r} cannot be read: {exc.strerror}"
+    return _bitmap_check(url, str(target), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bitmap_check(url: str, path: str, mtime: int, size: int) -> str | None:
+    from PIL import Image
+
+    wanted = _FORMATS[Path(path).suffix.lower()]
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    found = sniff(head)
+    if found != wanted:
+        what = (f"a {found} image: name it {Path(url).stem}{_SUFFIXES[found]}" if found
+                else "empty" if not head else "not an image of any kind the book takes")
+        return f"image {url!r} is not a {wanted} file: it is {what}"
+    try:
+        with Image.open(path) as image:
+            if image.format != wanted:
+                return f"image {url!r} is not a {wanted} file"
+            pixels = image.size[0] * image.size[1]
+            if pixels > MAX_PIXELS:
+                return (f"image {url!r} is {image.size[0]}×{image.size[1]} pixels; images are limited to "
+                        f"{MAX_PIXELS // 1_000_000} megapixels")
+            image.verify()
+    except Image.DecompressionBombError:
+        return f"image {url!r} has too many pixels; images are limited to {MAX_PIXELS // 1_000_000} megapixels"
+    except Exception as exc:  # noqa: BLE001 (Pillow raises many kinds on a damaged file)
+        detail = str(exc).replace(repr(path), "it").replace(path, "it")[:80] or type(exc).__name__
+        return f"image {url!r} is damaged: it cannot be read as a {wanted} image ({detail})"
+    return None
 
 
 # folders no image of the book is taken from, besides hidden ones (.git, .bookbuild-cache...)
@@ -115,10 +174,24 @@ def _svg_problem(url: str, target: Path) -> str | None:
     """Why an SVG file may not go into the outputs (a reader's browser would run or fetch it), if so."""
     if target.stat().st_size > MAX_BYTES:
         return f"SVG image {url!r} is over 5 MB; source files are limited to 5 MB"
-    m = _SVG_DANGER.search(target.read_bytes().decode("utf-8", "replace"))
+    data = target.read_bytes()
+    m = _SVG_DANGER.search(data.decode("utf-8", "replace"))
     if m:
         return (f"SVG image {url!r} contains {m.group(0).strip()!r}: an image may not carry scripts, event "
                 "handlers, entities or file links; export it again as a plain drawing")
+    # entities are refused above, so expat expands none; it fetches no DTD either
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        found = sniff(data[:4096])
+        if found and found != "SVG":
+            return f"image {url!r} is not an SVG file: it is a {found} image: name it {Path(url).stem}{_SUFFIXES[found]}"
+        line, col = exc.position
+        return (f"SVG image {url!r} is not well-formed XML ({'it is empty' if not data.strip() else exc.msg.split(':')[0]}"
+                f"{'' if not data.strip() else f' at its line {line}, column {col + 1}'})")
+    if root.tag != "{http://www.w3.org/2000/svg}svg":
+        return (f"SVG image {url!r} has no <svg> root element in the SVG namespace (it starts with "
+                f"<{shorten(root.tag, 40)[1:-1]}>): add xmlns=\"http://www.w3.org/2000/svg\" to its <svg> element")
     return None
 
 
@@ -196,6 +269,8 @@ def validate(book: Book, editions: list[Edition]) -> Report:
                                  f"is labelled {{#{ref.kind}:{ref.target}}}"
                                  + (tail or did_you_mean(f"@{ref.kind}:{ref.target}", same_kind)))
     _check_images(scans, root, report)
+    _check_cover(book, report)
+    _check_fragments(book, scans, labels, report)
     label_chapters = {(label.kind, label.id): chapter_of[id(s)] for s, _ in scans for label in s.labels}
     target_chapters = {**{("q", qid): chapter for qid, chapter in placed_in.items()}, **label_chapters}
     _check_subset_references([(s, chapter_of[id(s)]) for s, _ in scans], target_chapters, editions, report)
@@ -266,6 +341,75 @@ def _check_images(scans: list[tuple[Scan, Path]], root: Path, report: Report) ->
                 problem = _image_problem(target.url, use.in_code and target.in_code, source, root)
                 if problem:
                     report.error(use.pos, f"{problem} (the reference [{use.label}] is defined at {target.pos})")
+
+
+# ids written in attributes, `{#id .class}`, and the ids pandoc makes from a heading's text
+_ATTR_ID = re.compile(r"\{[^{}\n]*?#([^\s{}#.=\"']+)")
+_ID_PREFIXES = {"q-": "question", "a-": "question"}
+
+
+def _auto_id(heading: str) -> str:
+    """The id pandoc gives a heading without one (its auto_identifiers), near enough for a warning."""
+    text = re.sub(r"\s*\{[^{}]*\}\s*$", "", heading)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link's text
+    text = re.sub(r"[*`~^\[\]]|(?<!\w)_|_(?!\w)", "", text)
+    text = "-".join("".join(c for c in text if c.isalnum() or c in "_-. ").lower().split())
+    text = re.sub(r"^[^a-z\u00c0-\uffff]+", "", text)
+    return text or "section"
+
+
+def _check_fragments(book: Book, scans: list[tuple[Scan, Path]], labels: dict, report: Report) -> None:
+    """Links to `#id`: to a question (`#q-id`, `#a-id`) or a label (`#sec:id`) that is not there,
+    an error; to an id no heading or attribute in the book has, a warning (the build drops it)."""
+    if not any(s.fragments for s, _ in scans):
+        return
+    known = {f"{kind}:{name}" for kind, name in labels} | {"appendices"}
+    known |= {f"part-{n}" for n in range(1, len(book.meta.parts) + 1)}
+    chapter_files = {c.path: c for c in book.chapters}
+    for s, source in scans:
+        chapter = chapter_files.get(source)
+        for h in s.headings:
+            given = _ATTR_ID.findall(h.text)
+            if chapter is not None and h.level == 1 and not any(":" in i for i in given):
+                known.add(f"chapter-{chapter.path.stem}")  # the id a chapter's title gets (assemble.py)
+            else:
+                known.update(given or [_auto_id(h.text)])
+    for chapter in book.chapters:  # ids on divs, spans, images...
+        known.update(_ATTR_ID.findall(chapter.text))
+    for topic in book.topics.values():
+        for q in topic.questions:
+            for _, text in q.texts():
+                known.update(_ATTR_ID.findall(text.value))
+    questions = book.questions
+    for s, _ in scans:
+        for frag in s.fragments:
+            target = frag.url
+            prefix = target[:2]
+            kind = target.split(":", 1)[0]
+            if prefix in _ID_PREFIXES and ":" not in target:
+                if target[2:] not in questions:
+                    report.error(frag.pos, f"link to '#{target}': no question has the id {target[2:]!r}"
+                                 + did_you_mean(target[2:], questions))
+            elif kind in _KIND_NAMES and ":" in target:
+                if (kind, target.split(":", 1)[1]) not in labels:
+                    report.error(frag.pos, f"link to '#{target}': no {_KIND_NAMES[kind]} is labelled {{#{target}}}"
+                                 + did_you_mean(target, sorted(known)))
+            elif target not in known:
+                report.warning(frag.pos, f"link to '#{target}': no heading or element of the book has that id, "
+                               "so the link is left out (its text stays)")
+
+
+def _check_cover(book: Book, report: Report) -> None:
+    """The EPUB's cover, when the book has one of its own (builders/epub.py COVER_IMAGES)."""
+    for name in ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg"):
+        path = book.root / name
+        if _is_file(path):
+            target = resolved(path)
+            problem = (f"image {name!r} is outside the book root" if target is None or not target.is_relative_to(book.root)
+                       else _bitmap_problem(name, target))
+            if problem:
+                report.error(Pos(str(path)), problem + " (it is the EPUB's cover)")
+            return
 
 
 _IN_CODE = (" (it is in code, but pandoc may read it as an image: show image examples in a fenced code "

@@ -30,8 +30,8 @@ def prepare(doc):
 
 def reference(citation, doc):
     """The inlines for one citation, or None when it is not a cross-reference."""
-    kind, _, _ = citation.id.partition(":")
-    if kind not in KINDS:
+    kind, colon, name = citation.id.partition(":")
+    if kind not in KINDS or not colon or not name:  # `@q` alone is text ("@q:" with no id: check refuses it)
         return None
     label = doc.xref_labels.get(citation.id)
     if label is None:

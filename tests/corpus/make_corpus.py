@@ -471,6 +471,67 @@ CASES = [
         "templates/questions.md.j2": "{{ range(10**8)|list|length }}\n" + QUESTIONS_TEMPLATE}, 1, [
         "templates/questions.md.j2:1:1: error: refused by the template sandbox: Range too big. The sandbox blocks "
         "ranges larger than MAX_RANGE (100000)."]),
+    Case("89-cache-is-a-file", {".bookbuild-cache": "a file where the cache folder goes\n"}, 0, [
+        # printed by the build, which goes on without a cache
+        ".bookbuild-cache:1:1: warning: a file named .bookbuild-cache was where the cache folder goes; it was "
+        "removed and the build starts without a cache"]),
+    Case("90-lone-surrogate-in-hint", topic("      What is one plus one?\n",
+                                            '      What is one plus one?\n    hint: "Compute \\ud800 none"\n'), 1, [
+        "questions/topic.yaml:7:20: error: U+D800 is half of a UTF-16 surrogate pair, not a character: write the "
+        "character itself (or \\U and eight hex digits in double quotes)"]),
+    Case("91-control-characters-in-text", {
+        **chapter("Ring \x07 a bell, \x1b[31m red, \ufffe and &#7; too.\n"),
+        **topic("      What is one plus one?\n", '      What is one plus one?\n    hint: "Esc \\e"\n',
+                "      Two.\n", "      Two.\n    flaw: ambiguous\n",
+                "      What is two plus two?\n", '      What is two plus two?\n    hint: "Bell \\a, \\\\a stays"\n')}, 1, [
+        "book/chapters/intro.md:10:6: error: control character U+0007 is not allowed in book text (EPUB pages are "
+        "XML, which cannot hold it); remove it",
+        "book/chapters/intro.md:10:16: error: control character U+001B is not allowed in book text ...",
+        "book/chapters/intro.md:10:27: error: non-character U+FFFE is not allowed in book text ...",
+        "book/chapters/intro.md:10:33: warning: control character U+0007 (written &#7;) is not allowed in book text "
+        "(EPUB pages are XML, which cannot hold it); it is left out of every output",
+        "questions/topic.yaml:7:16: error: control character U+001B is not allowed in book text (EPUB pages are XML, "
+        "which cannot hold it); it comes from a backslash escape in double quotes: for a backslash, write \\\\ "
+        "or use single quotes or a block (|)",
+        "questions/topic.yaml:15:17: error: control character U+0007 is not allowed in book text ..."]),
+    Case("92-images-not-what-they-say", {
+        **chapter("![A.](../images/binary.png) ![B.](../images/empty.svg) ![C.](../images/png.svg)\n\n"
+                  "![D.](../images/plain.svg) ![E.](../images/jpeg.png) ![F.](../images/broken.png)\n"),
+        "book/images/binary.png": bytes(range(256)), "book/images/empty.svg": "",
+        "book/images/png.svg": b"\x89PNG\r\n\x1a\n" + bytes(64), "book/images/plain.svg": "<svg><circle r='1'/></svg>\n",
+        "book/images/jpeg.png": b"\xff\xd8\xff\xe0" + bytes(64), "book/images/broken.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+        "book/images/cover.png": b"GIF89a" + bytes(64)}, 1, [
+        "book/chapters/intro.md:10:1: error: image '../images/binary.png' is not a PNG file: it is not an image of any "
+        "kind the book takes",
+        "book/chapters/intro.md:10:29: error: SVG image '../images/empty.svg' is not well-formed XML (it is empty)",
+        "book/chapters/intro.md:10:56: error: image '../images/png.svg' is not an SVG file: it is a PNG image: "
+        "name it png.png",
+        "book/chapters/intro.md:12:1: error: SVG image '../images/plain.svg' has no <svg> root element in the SVG "
+        "namespace (it starts with <svg>): add xmlns=\"http://www.w3.org/2000/svg\" to its <svg> element",
+        "book/chapters/intro.md:12:28: error: image '../images/jpeg.png' is not a PNG file: it is a JPEG image: "
+        "name it jpeg.jpg",
+        "book/chapters/intro.md:12:54: error: image '../images/broken.png' is damaged: it cannot be read as a PNG "
+        "image (cannot identify image file it)",
+        "book/images/cover.png:1:1: error: image 'book/images/cover.png' is not a PNG file: it is a GIF image: name "
+        "it cover.gif (it is the EPUB's cover)"]),
+    Case("93-language-not-bcp47", book("date: 2026-01-01", "date: 2026-01-01\nlanguage: " + "e" * 1000), 1, [
+        "book/book.yaml:5:11: error: language 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee...' is not a BCP 47 language "
+        "tag (such as en, en-GB, pt-BR or zh-Hant)"]),
+    Case("94-reference-not-an-id", chapter(
+        "See @q:../etc, @q:-x and @q: alone.\n\n[see](@q:first.) [the file](other.md) [a question](#q-frist)\n"), 1, [
+        "book/chapters/intro.md:10:5: error: reference @q: is followed by '../etc,', which is not an id: write @q:id "
+        "(lower-case letters, digits and dashes), or \\@ for a literal '@'",
+        "book/chapters/intro.md:10:16: error: reference @q: is followed by '-x', which is not an id: ...",
+        "book/chapters/intro.md:10:26: error: reference @q: is followed by no id: ...",
+        "book/chapters/intro.md:12:1: error: link to '@q:first.': a reference is not a link target; write @q:first "
+        "in the text, which becomes a link",
+        "book/chapters/intro.md:12:18: error: link to 'other.md': the outputs hold no such file; link to a web "
+        "address (https://...), or refer to a place in the book with @sec:id or @q:id",
+        "book/chapters/intro.md:12:39: error: link to '#q-frist': no question has the id 'frist'; did you mean 'first'?"]),
+    Case("95-link-to-a-missing-id", chapter(
+        "[Nowhere](#nowhere), [the introduction](#sec:intro), [question one](#q-first) and [its answer](#a-first).\n"), 0, [
+        "book/chapters/intro.md:10:1: warning: link to '#nowhere': no heading or element of the book has that id, "
+        "so the link is left out (its text stays)"]),
 ]
 
 
