@@ -1422,7 +1422,6 @@ class Fuzzer:
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.jobs))
         self.pending: list[Future] = []
         self.built_families: set[str] = set()
-        self.build_rng = Random(f"{settings.seed}:builds")
 
     def log(self, text: str) -> None:
         if not self.s.quiet:
@@ -1435,19 +1434,19 @@ class Fuzzer:
                 self.summary.failures.append(f)
 
     # -- choosing what runs beyond the in-process check
-    def wants_build(self, case: Case) -> bool:
+    def wants_build(self, case: Case, draw: float) -> bool:
         s = self.s
         if s.max_builds is not None and self.summary.builds >= s.max_builds:
             return False
         if s.first_per_family and case.family not in self.built_families:
             return True
-        return s.build_every > 0 and self.build_rng.random() < 1 / s.build_every
+        return s.build_every > 0 and draw < 1 / s.build_every
 
-    def wants_pdf(self) -> bool:
+    def wants_pdf(self, draw: float) -> bool:
         s = self.s
         if s.max_pdf is not None and self.summary.pdf_builds >= s.max_pdf:
             return False
-        return self.summary.pdf_builds == 0 or (s.pdf_every > 0 and self.build_rng.random() < 1 / s.pdf_every)
+        return self.summary.pdf_builds == 0 or (s.pdf_every > 0 and draw < 1 / s.pdf_every)
 
     def run(self) -> Summary:
         start = time.monotonic()
@@ -1491,8 +1490,12 @@ class Fuzzer:
         else:
             self.summary.refused += 1
         cli = self.s.cli_every > 0 and index % self.s.cli_every == 0
-        build = bool(result.accepted) and self.wants_build(case)
-        pdf = build and self.wants_pdf()
+        # the sample's draws are the case's own: which cases are built does not shift when the check
+        # of another case changes its mind
+        sample = Random(f"{self.s.seed}:{index}:sample")
+        build_draw, pdf_draw, draft_draw = sample.random(), sample.random(), sample.random()
+        build = bool(result.accepted) and self.wants_build(case, build_draw)
+        pdf = build and self.wants_pdf(pdf_draw)
         if build:
             self.built_families.add(case.family)
             self.summary.builds += 1
@@ -1502,7 +1505,7 @@ class Fuzzer:
             return
         if cli:
             self.summary.cli_checks += 1
-        draft = build and self.s.draft_every > 0 and self.build_rng.random() < 1 / self.s.draft_every
+        draft = build and self.s.draft_every > 0 and draft_draw < 1 / self.s.draft_every
         self.pending.append(self.pool.submit(self.external, case, root, result, cli, build, pdf, draft))
 
     def external(self, case: Case, root: Path, result: CheckResult, cli: bool, build: bool, pdf: bool,
