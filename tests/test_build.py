@@ -215,3 +215,36 @@ def test_rebuild_is_served_from_the_cache_until_a_source_changes(mini):
     events.clear()
     build(BuildOptions(root=mini, formats=("html",)), progress=lambda event, name: events.append((event, name)))
     assert events == [("start", "html"), ("done", "html")]  # an edited image is a change too
+
+
+@pytest.mark.slow
+def test_sample_book_front_matter_and_appendix_in_every_format(sample_builds):
+    """The preface is unnumbered front matter and 'For interviewers' is Appendix A: in the EPUB's
+    contents and landmarks, the site's sidebar and references, and the PDF's page labels."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from pypdf import PdfReader
+
+    out = sample_builds["appendix"]
+    # EPUB: the contents start with the preface; the landmarks mark front, body and back matter
+    with zipfile.ZipFile(out / "ml-interviews.epub") as z:
+        nav = ET.fromstring(z.read("EPUB/nav.xhtml"))
+    ns = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    toc = nav.find(".//x:nav[@epub:type='toc']/x:ol", ns)
+    top = ["".join(li.find("x:a", ns).itertext()) for li in toc.findall("x:li", ns)]
+    assert top[0] == "Preface" and top[1].startswith("Part I") and top[-2:] == ["Appendices", "Answers"], top
+    landmarks = {a.get("{http://www.idpf.org/2007/ops}type") for a in nav.iterfind(".//x:nav[@epub:type='landmarks']//x:a", ns)}
+    assert {"frontmatter", "bodymatter", "backmatter"} <= landmarks
+    # the site: an unnumbered preface page, Appendix A, and a reference to it that resolves
+    preface = (out / "html" / "sec-preface.html").read_text(encoding="utf-8")
+    assert re.search(r'<h1[^>]*id="sec-preface"[^>]*>Preface</h1>', preface)
+    appendix = (out / "html" / "sec-for-interviewers.html").read_text(encoding="utf-8")
+    assert '<span class="chapter-number">A</span> For interviewers' in appendix
+    link = re.search(r'<a href="([^"]+)" class="xref xref-sec">Appendix A</a>', preface)
+    assert link and link.group(1) == "sec-for-interviewers.html#sec-for-interviewers"
+    # the PDF: roman folios for the front matter, then 1 on the first page of the main matter
+    labels = PdfReader(out / "ml-interviews.pdf").page_labels
+    first_arabic = next(i for i, label in enumerate(labels) if label.isdigit())
+    assert labels[:3] == ["i", "ii", "iii"] and labels[first_arabic] == "1" and first_arabic % 2 == 0
+    assert all(re.fullmatch(r"[ivxlc]+", label) for label in labels[:first_arabic])
