@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system
-# Java for epubcheck, the book fonts, poppler (pdftotext/pdftoppm), Chromium for browser tests;
+# Java for epubcheck, the book fonts, poppler (pdftotext/pdftoppm), Chromium for browser tests,
+# the CMYK SWOP ICC profile of libgs-common for the print edition's PDF/X test;
 # npm (for axe-core in the accessibility test) too when Node.js is not already there
-DEBIAN_PACKAGES := default-jre-headless fonts-noto-core fonts-dejavu-core poppler-utils chromium chromium-driver
+DEBIAN_PACKAGES := default-jre-headless fonts-noto-core fonts-dejavu-core poppler-utils chromium chromium-driver libgs-common
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: all install system book test test-fast fuzz clean distclean

@@ -89,15 +89,23 @@ def main() -> None:
 @click.option("--since", metavar="GIT_REF", help="Draft editions: list changes since this commit or tag.")
 @click.option("--mark-sent", is_flag=True, help="Draft editions: record this draft as mailed "
               "(book/drafts/<version>.json); the next draft lists its changes since this one.")
+@click.option("--proof", is_flag=True, help="Print edition: crop marks around the bleed (a file to check, not "
+              "to upload).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: <book>/dist).")
 @strict_option
-def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_sent, out, strict) -> None:
+def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_sent, proof, out, strict) -> None:
     """Build the book's editions (the default command)."""
     from .draft import NotADraft
     from .pipeline import BuildOptions, build as run_build
 
+    if page_size and edition == "print":
+        raise click.UsageError("--page-size does not apply to the print edition: book.yaml's print: trim sets its "
+                               "page size")
+    if proof and edition != "print":
+        raise click.UsageError("--proof adds crop marks to the paperback's interior: give it with --edition print")
     options = BuildOptions(root=root, edition=edition, formats=formats, answers=answers, page_size=page_size,
-                           pdf_variant=pdf_variant, out=out, strict=strict, since=since, mark_sent=mark_sent)
+                           pdf_variant=pdf_variant, out=out, strict=strict, since=since, mark_sent=mark_sent,
+                           proof=proof)
     try:
         result = run_build(options, progress=_progress())
     except NotADraft as exc:

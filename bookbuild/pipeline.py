@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import threading
@@ -22,6 +23,7 @@ from .builders.pdf import EarlyWorkers, wants_parallel
 from .cache import FOLDER, Cache, digest, take_warnings, toolchain_digest
 from .dates import BuildDate, build_date
 from .errors import BookError, Pos, Report, did_you_mean
+from .interior import Paperback
 from .load import load_book
 from .model import FORMATS, Book, Edition
 from .output import give_back_memory, remove_scratch, write_atomic
@@ -45,6 +47,7 @@ class BuildOptions:
     strict: bool = False
     since: str | None = None  # draft editions: compare with the book at this git ref
     mark_sent: bool = False  # draft editions: record this draft as mailed (book/drafts/<version>.json)
+    proof: bool = False  # the print edition: crop marks around the bleed
 
 
 @dataclass
@@ -175,6 +178,9 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         report.error(Pos(str(book.meta.path)), "no reproducible build date: set SOURCE_DATE_EPOCH, commit the "
                      "book to git, or give date: in book.yaml")
         raise BookError("the book has errors", report)
+    printing = edition.name == "print" and book.meta.print is not None
+    if printing or options.proof:
+        options = _print_options(options, book, printing, report)
     answers = options.answers or edition.answers
     out_dir = (options.out or book.root / "dist") / edition.name
     try:
@@ -217,11 +223,41 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,
                            pdf_variant=options.pdf_variant, pdf_workers=early, cache=cache)
-        key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "")
-        return _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
+        key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "",
+                     *([Paperback.of(book, options.proof).setting()] if printing else []))
+        result = _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
+        if printing:
+            _print_cover(book, date, out_dir, result, report)
+        return result
     finally:
         if early is not None:
             early.close()
+
+
+def _print_options(options: BuildOptions, book: Book, printing: bool, report: Report) -> BuildOptions:
+    """The print edition builds the interior PDF (and its cover) only; --proof is for it alone."""
+    if not printing:
+        report.error(Pos(str(book.meta.path)), "--proof makes crop marks on the paperback's interior, and this book "
+                     "has no print: section in book.yaml (see docs/format.md)")
+        raise BookError("the book has errors", report)
+    if "pdf" not in options.formats:
+        report.error(Pos(str(book.meta.path)), "the print edition is the interior PDF and its cover: give --format "
+                     "pdf (or no --format); the HTML site and the EPUB are the release's")
+        raise BookError("the book has errors", report)
+    return dataclasses.replace(options, formats=("pdf",))
+
+
+def _print_cover(book: Book, date: BuildDate, out_dir: Path, result: BuildResult, report: Report) -> None:
+    """The paperback's cover beside its interior, for the interior's page count."""
+    from pypdf import PdfReader
+
+    from .cover import write_cover
+
+    interior = out_dir / f"{book.meta.slug}.pdf"
+    pages = len(PdfReader(str(interior)).pages)
+    path, notes = write_cover(book, pages, date, report, folder=out_dir)
+    result.outputs.append(path)
+    result.notes.extend(notes)
 
 
 def _preload(*modules: str) -> None:
@@ -243,6 +279,9 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
     notify = progress or (lambda event, name: None)
 
     builders = builders_for(options.formats)
+    for builder in builders:
+        if builder.name == "pdf":
+            builder.proof = options.proof
     # whether each output is still what its key says (this hashes every file it wrote): once
     fresh = {b.name: cache.fresh(b.targets(ctx), digest(key, b.name)) for b in builders}
 

@@ -269,6 +269,9 @@ def validate(book: Book, editions: list[Edition]) -> Report:
                                  f"is labelled {{#{ref.kind}:{ref.target}}}"
                                  + (tail or did_you_mean(f"@{ref.kind}:{ref.target}", same_kind)))
     _check_images(scans, root, report)
+    if book.meta.print is not None and any(e.name == "print" for e in editions):
+        from .interior import check_print  # the paperback: images' resolution, fonts' licences
+        check_print(book, scans, report)
     _check_cover(book, report)
     _check_fragments(book, scans, labels, report)
     label_chapters = {(label.kind, label.id): chapter_of[id(s)] for s, _ in scans for label in s.labels}

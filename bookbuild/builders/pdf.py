@@ -14,6 +14,7 @@ from pathlib import Path
 import panflute as pf
 
 from ..formulas import math_image, reuse_svg_drawings, use_cache
+from ..interior import MAX_PAGES, Paperback, binding_margin, cmyk_css, print_html
 from ..output import give_back_memory, temp_beside, write_atomic
 from ..pandoc import run_pandoc
 from ..templating import find_template
@@ -21,8 +22,9 @@ from ..texmath import tex_to_html
 from ..tree import rewrite, text_length
 from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
-from .pdf_layout import (BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, FRONT_CLOSE, FRONT_OPEN, NoFixedPoint, ParallelLayout,
-                         join, label_ranges, merge, page_label, split)
+from .pdf_layout import (_END_KEY, _FRONT_END_KEY, BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, FRONT_CLOSE, FRONT_OPEN,
+                         NoFixedPoint, ParallelLayout, _estimate_pages, front_pieces, join, label_ranges, merge,
+                         page_label, split)
 
 # page size; top, bottom; inner (binding) and outer margins: mirrored for print
 PAGE_CSS = {"a4": ("A4", "22mm", "24mm", "24mm", "17mm"),
@@ -191,12 +193,20 @@ def margin_shift_pt(size: str) -> float:
     return (float(inner.removesuffix("mm")) - float(outer.removesuffix("mm"))) * 72 / 25.4
 
 
+def is_print(ctx: BuildContext) -> bool:
+    """Whether this is the paperback's interior: the print edition of a book with `print:`."""
+    return ctx.edition.name == "print" and ctx.book.meta.print is not None
+
+
 class PdfBuilder(Builder):
     name = "pdf"
+    proof = False  # the print edition: crop marks (--proof); the build sets it
+    pages: int | None = None  # the print edition: the interior's pages, once built
 
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
         target = ctx.out_dir / f"{ctx.book.meta.slug}.pdf"
+        paper = Paperback.of(ctx.book, self.proof) if is_print(ctx) else None
         doc = ctx.document()
         problems: list[str] = []
         use_cache(root)
@@ -219,15 +229,21 @@ class PdfBuilder(Builder):
             if ctx.pdf_workers is not None:
                 ctx.pdf_workers.pandoc_free.set()
         del payload
-        css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
+        if paper is None:
+            css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
+        else:
+            # the print layer on pdf.css, every colour in CMYK; the page geometry is added per page count
+            css = cmyk_css(find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n"
+                           + find_template(root, "print.css").read_text(encoding="utf-8"))
+            html = print_html(html, paper.profile)
         parallel = wants_parallel(ctx.pdf_variant) and pieces > 0 and BODY_MARK in html
         tmp = temp_beside(target)
         try:
             if parallel:
                 parts, html = split(html), ""  # the book's text is held once, in its pieces
-                messages, page_map, labels = self._parallel(ctx, parts, css, tmp)
+                messages, page_map, labels = self._parallel(ctx, parts, css, tmp, paper)
             else:
-                messages, page_map, labels = self._serial(ctx, html, css, tmp)
+                messages, page_map, labels = self._serial(ctx, html, css, tmp, paper)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
@@ -241,24 +257,48 @@ class PdfBuilder(Builder):
         self.warnings = problems + sorted({f"PDF layout: {m}" for m in messages if not m.startswith("Ignored")})
         return [target, pagemap_path]
 
-    def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path
+    def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path, paper: Paperback | None = None
                 ) -> tuple[list[str], dict[str, int], dict[str, str]]:
         """The whole book in one WeasyPrint document (also the tagged PDF/UA variant).
 
         What WeasyPrint reports, the page of every anchor in its own sequence (the front matter's,
-        the main matter's, each from 1, as the parallel layout counts them) and its printed label."""
+        the main matter's, each from 1, as the parallel layout counts them) and its printed label.
+
+        The print edition (`paper`) is laid out with the binding margin of its page count (again
+        when the count crosses a step), padded to an even count with a blank page."""
         import weasyprint
 
         reuse_svg_drawings()
         html = mark_front_links(html)
         with collect_messages() as messages:
-            document = weasyprint.HTML(string=html, base_url=ctx.book.root.as_uri() + "/",
-                                       url_fetcher=fetcher()).render(stylesheets=[weasyprint.CSS(string=css)])
+            laid_with = self._first_count(ctx, paper, html) if paper is not None else 0
+            tried: dict[float, int] = {}
+            while True:
+                sheet = css if paper is None else css + "\n" + paper.page_css(laid_with)
+                document = weasyprint.HTML(string=html, base_url=ctx.book.root.as_uri() + "/",
+                                           url_fetcher=fetcher()).render(stylesheets=[weasyprint.CSS(string=sheet)])
+                if paper is None:
+                    break
+                count = len(document.pages) + len(document.pages) % 2
+                again = self._next_count(ctx, paper, tried, laid_with, count)
+                if again is None:
+                    break
+                laid_with = again
+            if paper is not None and len(document.pages) % 2:
+                blank = weasyprint.HTML(string="<html><body></body></html>").render(stylesheets=[
+                    weasyprint.CSS(string=sheet + "\n" + BLANK_CSS)])
+                document.pages.append(blank.pages[0])
             # the main matter starts (at 1) on the page pdf.css names so
             front = next((n for n, page in enumerate(document.pages)
                           if page._page_box.page_type.name == MAIN_START_PAGE), len(document.pages))
             options = {"pdf_variant": ctx.pdf_variant} if ctx.pdf_variant else {}
-            document.write_pdf(tmp, pdf_identifier=_identifier(ctx), finisher=_page_labels(front), **options)
+            finisher = _page_labels(front)
+            if paper is not None:
+                finisher = paper.finisher(finisher)
+                if paper.profile is not None:
+                    options["pdf_variant"] = "pdf/x-3"
+                self.pages = len(document.pages)
+            document.write_pdf(tmp, pdf_identifier=_identifier(ctx), finisher=finisher, **options)
         page_map: dict[str, int] = {}
         labels: dict[str, str] = {}
         for number, page in enumerate(document.pages, 1):
@@ -268,35 +308,88 @@ class PdfBuilder(Builder):
                     labels[anchor] = page_label(page_map[anchor], number <= front)
         return messages, page_map, labels
 
-    def _parallel(self, ctx: BuildContext, parts: tuple[str, list[str], str], css: str, tmp: Path
-                  ) -> tuple[list[str], dict[str, int], dict[str, str]]:
-        """The book cut where a new page starts anyway, laid out on every core, merged."""
+    def _parallel(self, ctx: BuildContext, parts: tuple[str, list[str], str], css: str, tmp: Path,
+                  paper: Paperback | None = None) -> tuple[list[str], dict[str, int], dict[str, str]]:
+        """The book cut where a new page starts anyway, laid out on every core, merged.
+
+        The print edition (`paper`) is laid out with the binding margin of its page count (again
+        when the count crosses a step; the pieces are laid out anew then), padded to an even count."""
         meta = ctx.book.meta
         guess = _recall_pages(ctx.book.root, ctx.out_dir / f"{meta.slug}.pdf")
         # the workers the build started early, or new ones
         started = ctx.pdf_workers.take() if ctx.pdf_workers is not None else None
-        shift = margin_shift_pt(ctx.page_size)
+        shift = margin_shift_pt(ctx.page_size) if paper is None else 0.0
+        chars = CHARS_PER_PAGE[ctx.page_size] if paper is None else paper.chars_per_page()
+        laid_with = self._first_count(ctx, paper, parts=parts) if paper is not None else 0
         with tempfile.TemporaryDirectory(prefix="bookbuild-pdf-") as folder:
             with (started or ParallelLayout(os.cpu_count() or 1)) as layout:
-                layout.setup(ctx.book.root.as_uri() + "/", css, ctx.book.root, ctx.cache)
+                sheet = css if paper is None else css + "\n" + paper.page_css(laid_with)
+                layout.setup(ctx.book.root.as_uri() + "/", sheet, ctx.book.root, ctx.cache)
                 try:
-                    pieces, page_map = layout.layout(parts, guess, CHARS_PER_PAGE[ctx.page_size])
-                    paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), shift)
+                    pieces, page_map = layout.layout(parts, guess, chars)
+                    tried: dict[float, int] = {}
+                    odd = False  # the print edition: a blank page after the last makes the count even
+                    while paper is not None:
+                        count = layout.physical[-1] + layout.pages[-1] - 1
+                        odd = count % 2 == 1
+                        again = self._next_count(ctx, paper, tried, laid_with, count + odd)
+                        if again is None:
+                            shift = paper.shift_pt(laid_with)
+                            self.pages = count + odd
+                            break
+                        # another margin: every piece is laid out again (the last map is the guess)
+                        laid_with = again
+                        layout.setup(ctx.book.root.as_uri() + "/", css + "\n" + paper.page_css(laid_with),
+                                     ctx.book.root, ctx.cache)
+                        pieces, page_map = layout.layout(parts, page_map, chars)
+                    paths, lead = layout.write(len(pieces), Path(folder), _identifier(ctx), shift, blank=odd)
                 except (NoFixedPoint, EOFError, OSError):
                     # no fixed point, or a worker failed
                     pieces, page_map = None, {}
             # the workers are gone here: the memory they held is free for what follows
             if pieces is None:
-                return self._serial(ctx, join(parts), css, tmp)
+                self.pages = None
+                return self._serial(ctx, join(parts), css, tmp, paper)
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
             info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",
                     "/Producer": "bookbuild (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
             if meta.author:
                 info["/Author"] = meta.author
             merge(paths, pieces, tmp, info, meta.language, layout.physical, lead, shift, layout.nested,
-                  layout.front_pages)
+                  layout.front_pages, even=paper is not None,
+                  finish=(lambda writer: paper.finish_merged(writer, info)) if paper is not None else None)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map, layout.labels
+
+
+    def _first_count(self, ctx: BuildContext, paper: Paperback, html: str | None = None,
+                     parts: tuple[str, list[str], str] | None = None) -> int:
+        """The page count the print edition is first laid out for (its binding margin's step): the
+        last build's, else one estimated from the text's length."""
+        known = _recall_count(ctx.book.root, ctx.out_dir / f"{ctx.book.meta.slug}.pdf")
+        if known:
+            return min(known, MAX_PAGES)
+        bodies = (parts or split(html))[1] if parts or BODY_MARK in (html or "") else [html or ""]
+        estimate = _estimate_pages(bodies, paper.chars_per_page(), front_pieces(bodies))
+        front = estimate.get(_FRONT_END_KEY, 0)
+        return max(1, min(MAX_PAGES, front + front % 2 + estimate.get(_END_KEY, 1)))
+
+    def _next_count(self, ctx: BuildContext, paper: Paperback, tried: dict[float, int], laid_with: int,
+                    count: int) -> int | None:
+        """After a layout for `laid_with` pages gave `count`: the count to lay out for again (its
+        binding margin), or None when this layout stands: its margin is the count's, or wider than
+        the count asks when the narrower one was tried and asked for more. Too many pages: an error."""
+        if count > MAX_PAGES:
+            raise paper.too_many(ctx.book, count)
+        have, want = binding_margin(laid_with), binding_margin(count)
+        tried[have] = count
+        if want == have or (want < have and want in tried):
+            _remember_count(ctx.book.root, ctx.out_dir / f"{ctx.book.meta.slug}.pdf", count)
+            return None
+        return count
+
+
+BLANK_CSS = "@page { @top-center { content: none; } @bottom-center { content: none; } }"
 
 
 def wants_parallel(pdf_variant: str | None) -> bool:
@@ -366,6 +459,16 @@ def _recall_pages(root: Path, target: Path) -> dict[str, int]:
         return json.loads(_pages_file(root).read_text()).get(str(target), {})
     except (OSError, ValueError):
         return {}
+
+
+def _recall_count(root: Path, target: Path) -> int | None:
+    """The print edition's page count in the last build (the guess of its binding margin)."""
+    count = _recall_pages(root, target.with_name(target.name + "#pages")).get("pages")
+    return count if isinstance(count, int) and count > 0 else None
+
+
+def _remember_count(root: Path, target: Path, count: int) -> None:
+    _remember_pages(root, target.with_name(target.name + "#pages"), {"pages": count})
 
 
 def _remember_pages(root: Path, target: Path, page_map: dict[str, int]) -> None:

@@ -345,6 +345,7 @@ class ParallelLayout:
         """What the pieces of this book are laid out with; `store`: a cache.Cache where each
         piece's layout and PDF are kept, `setting` what they depend on besides their text."""
         self.store, self.setting = store, digest(code_digest(), css, setting)
+        self.remembered = set()  # laid out again with these settings (the print edition's other margin)
         for pipe in self.pipes:
             pipe.send(("setup", base_url, css + PAGE_REF_CSS, root))
 
@@ -483,14 +484,15 @@ class ParallelLayout:
                 outlook.laid(index, reply[index])
         return pieces, laid
 
-    def write(self, count: int, folder: Path, identifier: bytes, shift: float = 0.0
+    def write(self, count: int, folder: Path, identifier: bytes, shift: float = 0.0, blank: bool = False
               ) -> tuple[list[Path], Path | None]:
         """Each piece as a PDF with its true numbers, and the empty lead page when one is needed
         (the first worker lays that out too). A piece written by an earlier build with the same
         text and numbers is copied from the cache; one whose layout came from the cache but whose
         numbers changed is laid out again first.
 
-        `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands.
+        `shift`: inner − outer margin (pt), how far a page's content moves when it changes hands;
+        `blank`: the empty page is wanted anyway (the print edition ends with it, to an even count).
         """
         paths = [folder / f"piece-{i:03d}.pdf" for i in range(count)]
         keys = [self._pdf_key(i, identifier, shift) for i in range(count)]
@@ -511,7 +513,7 @@ class ParallelLayout:
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
         if any(relay):
             self._ask(relay, "layout")
-        needs_lead = any(self.physical[i] > self.physical[i - 1] + self.pages[i - 1] for i in range(1, count))
+        needs_lead = blank or any(self.physical[i] > self.physical[i - 1] + self.pages[i - 1] for i in range(1, count))
         lead = folder / "lead.pdf" if needs_lead else None
         for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
             extra = (self.lead_html, str(lead), identifier) if lead is not None and w == 0 else None
@@ -774,10 +776,12 @@ def _piece_key(index: int) -> str:
 
 def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str,
           firsts: list[int], lead: Path | None = None, shift: float = 0.0, nested: list[bool] | None = None,
-          front: int = 0) -> None:
+          front: int = 0, even: bool = False, finish=None) -> None:
     """One PDF from the pieces, in order, with links, named destinations and outline across them;
     the `lead` page before a piece whose first page in the PDF (`firsts`) is not the next page;
-    page labels roman for the `front` pages, then decimal from 1.
+    page labels roman for the `front` pages, then decimal from 1. `even`: the `lead` page after
+    the last when the count is odd (the print edition); `finish(writer)`: last touches before
+    the PDF is written (the print edition's boxes and PDF/X).
 
     A piece that starts on a left-hand page was moved to the other hand as it was written
     (`flip`); its links and names move with it here.
@@ -805,6 +809,8 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
                 else:
                     del page[NameObject("/Annots")]
             writer.add_page(page)
+    if even and len(writer.pages) % 2:
+        writer.add_page(PdfReader(str(lead)).pages[0])
 
     def place(i: int, page: int, x: float, y: float) -> tuple[int, float, float]:
         height = pieces[i].size[1]
@@ -855,6 +861,8 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             nums += [NumberObject(start), DictionaryObject({NameObject("/S"): NameObject(style)})]
         writer._root_object[NameObject("/PageLabels")] = DictionaryObject({NameObject("/Nums"): nums})
     writer.page_mode = "/UseOutlines"
+    if finish is not None:
+        finish(writer)
     with open(target, "wb") as fh:
         writer.write(fh)
 
