@@ -23,6 +23,7 @@ from .cache import Cache, digest
 from .dates import BuildDate
 from .errors import BookError, Diagnostic, Pos, Report
 from .model import Book, Chapter, select_questions
+from .markdown import escape_lone_lt
 from .pandoc import run_pandoc
 from .templating import markdown_env, template_problem
 from .validate import resolve_image
@@ -68,12 +69,18 @@ _JSON_NOT_XML = re.compile(r'(\\\\)|\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])|\\[bf]|
 PARSE_ARGS = ["--sandbox", "-f", READER, "-t", "json", "--shift-heading-level-by=1"]
 
 
-def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "") -> str:
-    """pandoc's AST (as JSON) of one chapter, headings shifted one level down; cached by content."""
+# a chapter of 5 MB (the limit) takes pandoc ~7 s to read; check's limits keep what is slower out
+PARSE_TIMEOUT = 120
+
+
+def parse_markdown(text: str, cache: Cache | None = None, toolchain: str = "", where: Pos | None = None) -> str:
+    """pandoc's AST (as JSON) of one chapter, headings shifted one level down; cached by content.
+    `where`: the chapter file, which a failure names."""
     key = digest(toolchain, *PARSE_ARGS, text)
     cached = cache.get(key) if cache else None
     if cached is None:
-        cached = _JSON_NOT_XML.sub(r"\1", run_pandoc(PARSE_ARGS, text))
+        cached = _JSON_NOT_XML.sub(r"\1", run_pandoc(PARSE_ARGS, escape_lone_lt(text), where=where,
+                                                      timeout=PARSE_TIMEOUT, what="reading this chapter"))
         if cache:
             cache.put(key, cached)
     return cached
@@ -163,8 +170,9 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
     loaded: dict[str, list[pf.Block]] = {}
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
         # each chapter is loaded as soon as pandoc has parsed it, while pandoc parses the next ones
-        for name, parsed in zip(sources, pool.map(lambda text: parse_markdown(text, cache, toolchain),
-                                                  sources.values())):
+        for name, parsed in zip(sources, pool.map(
+                lambda item: parse_markdown(item[1], cache, toolchain, Pos(str(chapters[item[0]].path))),
+                sources.items())):
             doc = pf.load(io.StringIO(parsed))
             api = doc.api_version
             _fix_chapter(doc, book, chapters[name])

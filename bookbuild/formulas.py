@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from .cache import Cache, code_digest, digest
+from .limits import deadline
 
 MATH_PX = 15.0  # ziamath size (px) matching the 10.5 pt body text
 
@@ -71,12 +72,23 @@ def math_image(tex: str, display: bool) -> tuple[str, float, float, float] | Non
     return result
 
 
+# ziamath's time grows exponentially with the nesting of braces (check refuses formulas deeper than
+# markdown.MAX_MATH_DEPTH, which take ~1 s) and with the square of a formula's length: past this,
+# a formula is given up (printed as TeX, with a warning) rather than stall the PDF
+TYPESET_SECONDS = 10.0
+
+
+class _TypesetTimeout(Exception):
+    pass
+
+
 def _typeset(tex: str, display: bool) -> tuple[str, float, float, float] | None:
     import ziamath
     ziamath.config.svg2 = False  # plain paths, no <symbol>/<use>: WeasyPrint draws them faster
     try:
-        svg = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display).svg()
-    except Exception:  # ziamath raises many kinds of errors on TeX it cannot read
+        with deadline(TYPESET_SECONDS, _TypesetTimeout):
+            svg = ziamath.Math.fromlatex(tex, size=MATH_PX, inline=not display).svg()
+    except Exception:  # ziamath raises many kinds of errors on TeX it cannot read; or took too long
         return None
     box = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
     if box is None:

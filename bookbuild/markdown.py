@@ -63,6 +63,41 @@ MAX_DEPTH = 64
 MAX_PROBLEMS = 200  # per text: a hostile file must not print a million lines
 # pandoc's reader takes time exponential in the nesting of brackets (12 levels: minutes)
 MAX_BRACKETS = 6
+# and each '[' costs pandoc ~0.03 ms at the top, four times more one level down: a text may hold
+# brackets worth 100,000 of the top level's (3 s), e.g. 100,000 `[a]`, or 1,500 at four levels
+MAX_BRACKET_WORK = 100_000
+# ziamath (the PDF's math) takes time exponential in the nesting of a formula's groups ({...},
+# \left...\right: 8 levels ~1 s, 12 levels minutes) and quadratic in its length (2,000 characters ~2 s)
+MAX_MATH_DEPTH = 8
+# pandoc looks for the end of an HTML tag, a comment or a raw TeX command's group, and for the ')'
+# of a link's target, as far as it takes: the rest of the chapter (tags, comments, TeX) or of the
+# paragraph (links), once per opener: 800 unclosed `[a](` on a line took 168 s, one `x <y` before
+# 2 MB of text 3 s. These must close, and tags and TeX groups soon (measured in tests/test_safety.py)
+MAX_TAG_SPAN = 1000  # characters from '<' to its '>' (a tag may run over lines), and of a TeX group
+_LINK_OPEN = re.compile(r"\]\(")
+_PAREN = re.compile(r"\\[()]|[()]")
+_TAG_START = re.compile(r"<(?:[A-Za-z/?]|!(?!--))")
+_COMMENT_START = re.compile(r"<!--")
+_SPAN_ATTRS = re.compile(r"\]\{")
+_TEX_GROUP = re.compile(r"(?<!\\)\\([A-Za-z]+)\*?[ \t]*([{\[])")
+# pandoc reads a paragraph's inlines in time that grows faster than its length: a paragraph (a list
+# item, a table row) is limited; and each single quote that opens (`'word`) and never closes makes
+# pandoc read the rest of its paragraph again (50 in each paragraph of 5,000 characters: 70 s for
+# 5 MB), so they are limited by the text they make pandoc read again
+MAX_PARAGRAPH = 20_000
+MAX_REREAD = 200_000  # characters, per paragraph: 40 open quotes in a paragraph of 5,000
+MAX_REREAD_TEXT = 5_000_000  # characters, per text (a chapter, a question's field)
+_UNIT_START = re.compile(r"[ \t]*(?:[-+*][ \t]|\d{1,9}[.)][ \t]|\||#)")
+# emphasis, strikeout, super- and subscript openers that nothing closes make pandoc try every way
+# of pairing them: its time doubles with every two in a paragraph (20 `__c ~~d`: minutes)
+# raw HTML tags and TeX commands cost pandoc 0.1-0.2 ms each (and are removed anyway)
+MAX_RAW = 2000  # per text
+MAX_OPEN_DELIMITERS = 10  # per paragraph (~0.2 s)
+MAX_DELIMITER_WORK = 1000  # per text: the sum over paragraphs of 2 ** (open delimiters / 2), ~5 ms each
+_DELIMITER_RUN = re.compile(r"\*+|_+|~+|\^+")
+_TEX_BEGIN = re.compile(r"(?<!\\)\\begin\{([^{}\n]*)\}")
+MAX_MATH_CHARS = 2000
+_MATH_GROUP = re.compile(r"\\[{}]|\\(?:left|right|begin|end)(?![A-Za-z])|[{}]")
 
 
 @dataclass(frozen=True)
@@ -321,14 +356,25 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
     def problem(i: int, col: int, severity: str, message: str) -> None:
         add(at(i, col), severity, message)
 
+    def fatal(i: int, col: int, severity: str, message: str) -> None:
+        """A problem shown even past MAX_PROBLEMS (one per text: what makes it unreadable in time)."""
+        out.problems.append((at(i, col), severity, message))
+
     spans = [blank_code_spans(line) for line in lines]
     clean = _blank_math(spans, kinds.code)
+    _check_math(spans, kinds.code, fatal)
+    raw = 0
     for i, line in enumerate(lines):
         if kinds.code[i]:
             continue
         if _scan_structure(line, i, in_field, problem, out, at):
             continue
         _scan_line(line, spans[i], clean[i], i, problem, out, at)
+        if raw <= MAX_RAW and ("<" in spans[i] or "\\" in clean[i]):
+            raw += len(_TAG.findall(spans[i])) + len(_TEX.findall(clean[i]))
+            if raw > MAX_RAW:
+                fatal(i, 0, "error", f"more than {MAX_RAW:,} raw HTML tags and TeX commands in this text: each "
+                        "costs pandoc time, and all are removed from the outputs; take them out")
     for i, fmt in kinds.raw_fences:
         problem(i, 0, "warning", f"raw {{={fmt}}} block is not allowed in book sources; it is removed from every output")
     # images are looked for in code too (pandoc might not read it as code); trusted fences aside
@@ -338,7 +384,8 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
         return kinds.code[i] or (col < len(spans[i]) and spans[i][col] == " " and lines[i][col] != " ")
 
     _scan_links(image_lines, in_code, out, at, add)
-    _check_brackets(clean, kinds.code, problem)
+    _check_brackets(clean, kinds.code, fatal)
+    _check_openers(clean, kinds.code, problem, fatal, in_field)
     if kinds.unclosed_fence is not None:
         # a fence never closed would swallow everything after it, the block's end included
         problem(kinds.unclosed_fence, 0, "error", "code block is never closed (no closing fence)")
@@ -379,6 +426,42 @@ def _blank_math(spans: list[str], code: list[bool]) -> list[str]:
         out[start:end] = _MATH.sub(_blank, "\n".join(spans[start:end])).split("\n")
         start = end
     return out
+
+
+def _check_math(spans: list[str], code: list[bool], problem) -> None:
+    """Formulas the PDF could not typeset in reasonable time: see MAX_MATH_DEPTH, MAX_MATH_CHARS."""
+    start = 0
+    while start < len(spans):
+        if code[start] or not spans[start].strip():
+            start += 1
+            continue
+        end = start
+        while end < len(spans) and not code[end] and spans[end].strip():
+            end += 1
+        text = "\n".join(spans[start:end])
+        if "$" in text:
+            for m in _MATH.finditer(text):
+                line = start + text.count("\n", 0, m.start())
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1)
+                formula = m.group(0).strip("$")
+                if len(formula) > MAX_MATH_CHARS:
+                    problem(line, col, "error", f"formula is {len(formula):,} characters long; formulas are limited "
+                            f"to {MAX_MATH_CHARS:,} (typesetting one takes time that grows with the square of its "
+                            "length): split it")
+                    continue
+                depth = deepest = 0
+                for g in _MATH_GROUP.finditer(formula):
+                    token = g.group(0)
+                    if token in ("{", "\\left", "\\begin"):
+                        depth += 1
+                        deepest = max(deepest, depth)
+                    elif token in ("}", "\\right", "\\end"):
+                        depth = max(0, depth - 1)
+                if deepest > MAX_MATH_DEPTH:
+                    problem(line, col, "error", f"formula nests groups ({{...}}, \\left...\\right) {deepest} deep; "
+                            f"formulas are limited to {MAX_MATH_DEPTH} levels (typesetting takes time that doubles "
+                            "with each level): check its braces")
+        start = end
 
 
 def _scan_structure(line: str, i: int, in_field, problem, out: Scan, at) -> bool:
@@ -507,7 +590,7 @@ def _after_brackets(text: str, inside: int, close: int, image: bool, out: Scan, 
         if not image:
             if ":" in raw:
                 _check_link(ImageRef(destination(raw), pos), add)
-            if not code:
+            if not code and whole:  # an unclosed target is no link to pandoc (_check_openers says so)
                 _check_target(destination(raw).strip(), pos, out, add)
         elif whole:
             out.images.append(ImageRef(destination(raw), pos, code))
@@ -565,12 +648,219 @@ def _check_link(ref: ImageRef, add) -> None:
         add(ref.pos, "warning", f"link to a {scheme}: URL; it is removed from the output")
 
 
+def _paragraphs(clean: list[str], code: list[bool], units: bool = False):
+    """(first line, text) of each run of lines outside code between blank lines; with `units`,
+    a line that starts a list item or a table row starts a run of its own (pandoc reads each apart)."""
+    start = 0
+    while start < len(clean):
+        if code[start] or not clean[start].strip():
+            start += 1
+            continue
+        end = start + 1
+        while end < len(clean) and not code[end] and clean[end].strip() \
+                and not (units and _UNIT_START.match(clean[end])):
+            end += 1
+        yield start, "\n".join(clean[start:end])
+        start = end
+
+
+def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field: str | None = None) -> None:
+    """What pandoc would search far for, once per opener: see MAX_TAG_SPAN. Lines as `clean`
+    gives them (code spans and math blanked); one error of each kind per paragraph."""
+    whole = "\n".join(line if not code[i] else "" for i, line in enumerate(clean))
+    offsets = [0]
+    for line in clean:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def where(first: int, text: str, at: int) -> tuple[int, int]:
+        return first + text.count("\n", 0, at), at - (text.rfind("\n", 0, at) + 1)
+
+    reread, work = 0, 0.0
+    for first, text in _paragraphs(clean, code, units=True):
+        if len(text) > MAX_PARAGRAPH:
+            fatal(first, 0, "error", f"paragraph of {len(text):,} characters (no blank line); paragraphs are "
+                    f"limited to {MAX_PARAGRAPH:,}: pandoc's time grows faster than their length; add blank lines")
+            return
+        if any(c in text for c in "*_~^"):
+            opened = _open_delimiters(text)
+            work += 2 ** (len(opened) / 2)
+            if len(opened) > MAX_OPEN_DELIMITERS or work > MAX_DELIMITER_WORK:
+                fatal(*where(first, text, opened[0]), "error",
+                      f"{len(opened)} emphasis marks (*, _, ~, ^) open and never close in "
+                        + ("this paragraph" if len(opened) > MAX_OPEN_DELIMITERS else "this paragraph, and the text "
+                           "holds many such")
+                        + ": pandoc would try every way of pairing them and take minutes; close them, or escape "
+                        "them ('\\*')")
+                return
+        if "'" in text:
+            opened = _open_quotes(text)
+            cost = sum(len(text) - at for at in opened)
+            reread += cost
+            if cost > MAX_REREAD or reread > MAX_REREAD_TEXT:
+                fatal(*where(first, text, opened[0]), "error",
+                      f"{len(opened)} single quotes open ('word) and never close in "
+                        + ("this paragraph" if cost > MAX_REREAD else "this text, up to this paragraph")
+                        + ": pandoc would read the text after each again and take minutes; close them, or "
+                        "write an apostrophe as ’")
+                return
+    for first, text in _paragraphs(clean, code):
+        if "](" in text:
+            stack: list[int | None] = []  # for each '(' open: where its link target starts, or None
+            for m in _PAREN.finditer(text):
+                token = m.group(0)
+                if token == "(":
+                    stack.append(m.start() if m.start() and text[m.start() - 1] == "]" else None)
+                elif token == ")" and stack:
+                    stack.pop()
+            unclosed = [at for at in stack if at is not None]
+            if unclosed:
+                problem(*where(first, text, unclosed[0] - 1), "error",
+                        f"link target opened with '](' is never closed in this paragraph"
+                        + (f" ({len(unclosed)} are not)" if len(unclosed) > 1 else "")
+                        + ": pandoc would take minutes to read text like this; close it with ')', or write "
+                        "the bracket as '\\]'")
+        if "]{" in text:
+            for m in _SPAN_ATTRS.finditer(text):
+                line_end = text.find("\n", m.end())
+                if text.find("}", m.end(), line_end if line_end >= 0 else len(text)) < 0:
+                    problem(*where(first, text, m.start() + 1), "error",
+                            "attributes opened with ']{' do not close ('}') on their line: pandoc would look for the "
+                            "end through the rest of the paragraph, from every one; close them, or write '\\{'")
+                    break
+        if "<" in text and not in_field:  # in a question's field, scan() refuses any raw HTML left open
+            for m in _TAG_START.finditer(text):
+                if text.find(">", m.end(), m.start() + MAX_TAG_SPAN) < 0:
+                    problem(*where(first, text, m.start()), "error",
+                            f"'<' starts an HTML tag that does not end ('>') within {MAX_TAG_SPAN} characters: "
+                            "pandoc would search the rest of the chapter for its end; write a literal '<' as "
+                            "'&lt;' (or put math between $...$)")
+                    break
+            start = offsets[first]
+            for m in _COMMENT_START.finditer(text):
+                if whole.find("-->", start + m.end()) < 0:
+                    problem(*where(first, text, m.start()), "error",
+                            "HTML comment '<!--' is never closed ('-->'): pandoc would search the rest of the "
+                            "chapter for its end; close it, or write '&lt;!--'")
+                    break
+        if "\\" in text:
+            for m in _TEX_GROUP.finditer(text):
+                if not _group_closes(text, m.start(2), m.group(2)):
+                    problem(*where(first, text, m.start()), "error",
+                            f"raw TeX \\{m.group(1)} opens a '{m.group(2)}' group that does not close within "
+                            f"{MAX_TAG_SPAN} characters: pandoc would search the rest of the chapter for its end; "
+                            "close it, or escape the backslash")
+                    break
+            for m in _TEX_BEGIN.finditer(text):
+                if whole.find(f"\\end{{{m.group(1)}}}", offsets[first] + m.end()) < 0:
+                    problem(*where(first, text, m.start()), "error",
+                            f"raw TeX \\begin{{{m.group(1)}}} has no \\end{{{m.group(1)}}} after it: pandoc would "
+                            "search the rest of the chapter for it; close it, or escape the backslash")
+                    break
+
+
+def _open_delimiters(text: str) -> list[int]:
+    """Where runs of *, _, ~ or ^ open emphasis (before a non-space; `_` not inside a word) that no
+    run of the same character closes (after a non-space), in a paragraph."""
+    stacks: dict[str, list[int]] = {}
+    for m in _DELIMITER_RUN.finditer(text):
+        c = m.group(0)[0]
+        before = text[m.start() - 1] if m.start() else " "
+        after = text[m.end()] if m.end() < len(text) else " "
+        if before == "\\":
+            continue
+        stack = stacks.setdefault(c, [])
+        closes = not before.isspace() and (c != "_" or not after.isalnum())
+        opens = not after.isspace() and (c != "_" or not before.isalnum())
+        if closes and stack:
+            stack.pop()
+        elif opens:
+            stack.append(m.start())
+    return sorted(at for stack in stacks.values() for at in stack)
+
+
+def _open_quotes(text: str) -> list[int]:
+    """Where single quotes open (`'word`, after a space or punctuation) that nothing closes (a
+    quote after a non-space that no letter or digit follows, `word'`), in a paragraph."""
+    opened: list[int] = []
+    at = text.find("'")
+    while at >= 0:
+        before = text[at - 1] if at else " "
+        after = text[at + 1] if at + 1 < len(text) else " "
+        if opened and not before.isspace() and not after.isalnum():
+            opened.pop()
+        elif not before.isalnum() and before not in "'’" and not after.isspace() and after != "'":
+            opened.append(at)
+        at = text.find("'", at + 1)
+    return opened
+
+
+def _group_closes(text: str, at: int, opener: str) -> bool:
+    """Whether the `{` or `[` at `at` closes (nesting counted) within MAX_TAG_SPAN characters."""
+    closer = "}" if opener == "{" else "]"
+    depth = 0
+    for i in range(at, min(len(text), at + MAX_TAG_SPAN)):
+        c = text[i]
+        if c == opener and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == closer and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if not depth:
+                return True
+    return False
+
+
+_LONE_LT = re.compile(r"<(?![A-Za-z!?/])")
+
+
+def escape_lone_lt(text: str) -> str:
+    """`text` with each '<' that cannot start a tag, a comment or an autolink (`x < y`, `<=`)
+    written `\\<`: the same character to pandoc, which would otherwise look for a tag's end from
+    every one, through the rest of the chapter. Code, math, raw HTML, attributes `{...}` and
+    indented lines (maybe code) are left as they are."""
+    if not _LONE_LT.search(text):
+        return text
+    lines = text.split("\n")
+    kinds = _classify(text)
+    spans = [blank_code_spans(line) for line in lines]
+    clean = _blank_math(spans, kinds.code)
+    for i, line in enumerate(lines):
+        if kinds.code[i] or kinds.raw[i] or "<" not in clean[i] or line[:4].isspace() or line.startswith("\t"):
+            continue
+        braces = _braced(clean[i])
+        marks = [m.start() for m in _LONE_LT.finditer(clean[i])
+                 if not braces[m.start()] and not _escaped(line, m.start())]
+        for at in reversed(marks):
+            line = line[:at] + "\\" + line[at:]
+        lines[i] = line
+    return "\n".join(lines)
+
+
+def _braced(line: str) -> list[bool]:
+    """For each character of a line, whether it is inside `{...}`."""
+    out, depth = [], 0
+    for c in line:
+        if c == "{":
+            depth += 1
+        out.append(depth > 0)
+        if c == "}" and depth:
+            depth -= 1
+    return out
+
+
+def _escaped(line: str, at: int) -> bool:
+    slashes = 0
+    while at - slashes - 1 >= 0 and line[at - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
 def _check_brackets(clean: list[str], code: list[bool], problem) -> None:
     """Brackets open at once within a paragraph (math and code aside) are limited: see MAX_BRACKETS.
 
     An escaped bracket counts: inside ^superscript^ pandoc reads `\\[` as a bracket all the same.
     """
     depth = 0
+    work = 0
     for i, line in enumerate(clean):
         if code[i] or not line.strip():
             depth = 0
@@ -578,6 +868,12 @@ def _check_brackets(clean: list[str], code: list[bool], problem) -> None:
         for m in _BRACKETS.finditer(line):
             if m.group(0) == "[":
                 depth += 1
+                work += 4 ** (depth - 1)
+                if work > MAX_BRACKET_WORK:
+                    problem(i, m.start(), "error", f"too many brackets in this text, or brackets nested too often: "
+                            "pandoc's time grows four times with each level of '[' inside '[' (this text would take "
+                            "it minutes); nest fewer, or write a literal one as '&#91;'")
+                    return
                 if depth > MAX_BRACKETS:
                     problem(i, m.start(), "error", f"more than {MAX_BRACKETS} '[' open at once in one paragraph: "
                             "pandoc would take minutes to read it; close them, write a literal one as '&#91;', "

@@ -11,7 +11,7 @@ import tempfile
 
 import pypandoc
 
-from .errors import BookError
+from .errors import BookError, Diagnostic, Pos, Report
 
 TIMEOUT = 300  # seconds; a hung converter becomes a clear error, never a stuck build
 # pandoc's own default asks its runtime for a 64 MB heap at once; 8 MB is ~15 % faster on a whole
@@ -24,15 +24,39 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
+def pandoc_message(stderr: str) -> str:
+    """pandoc's complaint as one sentence: what it said before its Haskell call stack, on one line."""
+    kept = []
+    for line in stderr.replace("\r", "").split("\n"):
+        if line.strip().startswith(("HasCallStack backtrace", "CallStack (from HasCallStack)")):
+            break
+        if line.strip() and not line.lstrip().startswith("[WARNING]"):
+            kept.append(line.strip())
+    text = " ".join(kept).removeprefix("pandoc: ").strip() or "no reason given"
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _failure(args: list[str], where: Pos | None, message: str) -> BookError:
+    """A BookError at `where` (the source pandoc was reading), else at the file it was writing."""
+    if where is None and "-o" in args[:-1]:
+        where = Pos(args[args.index("-o") + 1])
+    report = Report([Diagnostic(where, message)]) if where is not None else None
+    return BookError(message, report)
+
+
 def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = None,
-               timeout: float | None = None, env: dict | None = None) -> str:
+               timeout: float | None = None, env: dict | None = None, where: Pos | None = None,
+               what: str = "") -> str:
     """Run pandoc with `args`, `text` on stdin; its stdout, or a BookError saying what failed.
+
+    `where`: the source the text comes from, named by the error; `what`: what pandoc was doing,
+    for the message ("reading this chapter").
 
     Input and output go through unnamed temporary files, not pipes: feeding a pipe takes a
     Python loop of 4 KB writes, each waiting for the interpreter lock, and while another thread
     computes (the builders run side by side) a whole book's JSON took pandoc twice as long to get.
     """
-    limit = timeout or TIMEOUT
+    limit = min(timeout, TIMEOUT) if timeout else TIMEOUT  # a caller may ask for less time, not more
     with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
             tempfile.TemporaryFile() as stderr:
         if text:
@@ -46,8 +70,9 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise BookError(f"pandoc did not finish within {limit:.0f} s ({' '.join(args[:4])} ...); "
-                            "the input may be pathological") from None
+            raise _failure(args, where, f"pandoc did not finish {what or 'its work'} within {limit:.0f} s: "
+                           "something in the text makes it too slow (a long run of unclosed links, brackets "
+                           "or tags?)") from None
         except BaseException:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -55,7 +80,7 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
         if proc.returncode != 0:
             stderr.seek(0)
             err = stderr.read().decode("utf-8", errors="replace")
-            raise BookError(f"pandoc failed ({' '.join(args[:4])} ...): {err.strip()[:2000]}")
+            raise _failure(args, where, f"pandoc failed {what or 'to convert the book'}: {pandoc_message(err)}")
         stdout.seek(0)
         # as a text-mode pipe reads it: universal newlines
         return stdout.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

@@ -6,9 +6,7 @@ Jinja never compiles it, and `{{ ... }}` written in a prompt is printed as it is
 
 from __future__ import annotations
 
-import ctypes
 import re
-import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 import bookbuild.templates
 
 from .errors import BookError, Diagnostic, Pos, Report, shorten
+from .limits import deadline
 
 BUILTIN_TEMPLATES = Path(bookbuild.templates.__file__).resolve().parent
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^:!])")
@@ -72,7 +71,7 @@ class _Loader(jinja2.FileSystemLoader):
 
 class _Template(jinja2.Template):
     def render(self, *args, **kwargs) -> str:
-        with _deadline(MAX_SECONDS):
+        with deadline(MAX_SECONDS, _Timeout):
             return super().render(*args, **kwargs)
 
 
@@ -137,37 +136,6 @@ def _checked_width(name: str, original):
             raise TemplateLimit(f"{name}({width}) makes more than {MAX_VALUE:,} characters")
         return original(value, width, *args, **kwargs)
     return checked
-
-
-class _deadline:
-    """Raise TemplateLimit in this thread once `seconds` have passed (a template loop cannot be
-    interrupted otherwise: nested loops over range() run for hours and may write nothing)."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __enter__(self):
-        self.thread = threading.get_ident()
-        self.lock = threading.Lock()
-        self.active, self.fired = True, False
-        self.timer = threading.Timer(self.seconds, self._fire)
-        self.timer.daemon = True
-        self.timer.start()
-        return self
-
-    def _fire(self) -> None:
-        with self.lock:
-            if self.active:
-                self.fired = True
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread), ctypes.py_object(_Timeout))
-
-    def __exit__(self, kind, value, tb):
-        self.timer.cancel()
-        with self.lock:
-            self.active = False
-            if self.fired and kind is None:  # fired as the rendering ended: not delivered yet
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread), None)
-        return False
 
 
 class _Timeout(TemplateLimit):

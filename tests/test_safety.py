@@ -119,7 +119,9 @@ def test_hung_converter_is_a_clear_error(mini, tmp_path, monkeypatch):
     started = time.monotonic()
     with pytest.raises(BookError) as info:
         build(BuildOptions(root=mini, formats=("html",)))
-    assert "did not finish within 1 s" in info.value.message
+    assert "did not finish reading this chapter within 1 s" in info.value.message
+    # the error names the chapter pandoc was reading, as every diagnostic does
+    assert [d.pos.path.endswith(".md") for d in info.value.report.errors] == [True], info.value.report.items
     assert time.monotonic() - started < 20
 
 
@@ -191,3 +193,91 @@ def test_a_cache_that_comes_with_the_book_is_not_trusted(mini):
     assert "alert(1)" not in page.read_text()  # not even as text: the forged objects were not read
     assert "shipped with the book" not in page.read_text()
     assert "Basics" in page.read_text()
+
+
+# --- limits on what book text makes the converters do (issue 22) ---
+
+def test_pandoc_failure_is_one_sentence_at_the_file_it_wrote():
+    from bookbuild.pandoc import run_pandoc
+    with pytest.raises(BookError) as info:
+        run_pandoc(["-f", "markdown", "-t", "chunkedhtml", "-o", "/proc/nope/site"], "Hello.")
+    message = info.value.message
+    assert "\n" not in message and "HasCallStack" not in message and "ghc-internal" not in message
+    assert message.startswith("pandoc failed to convert the book: /proc/nope: createDirectory"), message
+    assert [str(d.pos.path) for d in info.value.report.errors] == ["/proc/nope/site"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_error(mini, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    with pytest.raises(BookError) as info:
+        build(BuildOptions(root=mini, formats=("html",), out=Path("/proc/nope")))
+    assert [str(d) for d in info.value.report.errors] == \
+        ["/proc/nope/release:1:1: error: cannot make the output folder: No such file or directory"]
+
+
+def test_book_templates_are_bounded_in_time_and_output(mini, monkeypatch):
+    import bookbuild.templating as templating
+    from bookbuild.pipeline import check
+    questions = (mini / "templates")
+    questions.mkdir(exist_ok=True)
+    body = (ROOT / "templates" / "questions.md.j2").read_text()
+    monkeypatch.setattr(templating, "MAX_SECONDS", 0.5)
+    (questions / "questions.md.j2").write_text(
+        "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n" + body)
+    started = time.monotonic()
+    _, report = check(mini)
+    assert time.monotonic() - started < 10
+    assert len(report.errors) == 1 and report.errors[0].message.startswith("template stopped: the template ran for more than")
+    assert report.errors[0].pos.path.endswith("templates/questions.md.j2") and report.errors[0].pos.line == 1
+    monkeypatch.setattr(templating, "MAX_SECONDS", 20.0)
+    monkeypatch.setattr(templating, "MAX_OUTPUT", 1000)
+    (questions / "questions.md.j2").write_text("\n{% for a in range(9999) %}xxxxxxxxxx{% endfor %}\n" + body)
+    _, report = check(mini)
+    assert [d.pos.line for d in report.errors] == [2]
+    assert report.errors[0].message.startswith("template stopped: the template wrote more than")
+
+
+def test_typesetting_a_formula_is_bounded_in_time(monkeypatch):
+    import bookbuild.formulas as formulas
+    monkeypatch.setattr(formulas, "TYPESET_SECONDS", 0.5)
+    started = time.monotonic()
+    assert formulas._typeset("{" * 18 + "x" + "}" * 18, False) is None  # minutes without the limit
+    assert time.monotonic() - started < 5
+    assert formulas._typeset("x^2", False) is not None
+
+
+def test_a_lone_less_than_sign_reads_the_same_escaped():
+    """`x < y` is given to pandoc as `x \\< y`: the same text, without a search for a tag's end."""
+    from bookbuild.markdown import escape_lone_lt
+    from bookbuild.pandoc import run_pandoc
+    text = ("If x < y and y <= z, then `a < b` and $a < b$ stay; <b>tags</b>, <!-- notes --> and "
+            "<https://example.org> too.\n\n    code < here\n\n[a]{title=\"1 < 2\"} < end\n")
+    escaped = escape_lone_lt(text)
+    assert escaped.count("\\<") == 3 and "`a < b`" in escaped and "$a < b$" in escaped
+    args = ["-f", "markdown", "-t", "json"]
+    assert run_pandoc(args, escaped) == run_pandoc(args, text)
+
+
+@pytest.mark.slow
+def test_what_check_accepts_pandoc_reads_in_linear_time(tmp_path):
+    """Text as dense as check allows in what made pandoc's time explode (links, tags, quotes,
+    emphasis, brackets, a lone '<'), 200 KB each: read in about the time of plain prose."""
+    import textwrap
+    from bookbuild.errors import Pos
+    from bookbuild.markdown import escape_lone_lt, scan
+    from bookbuild.pandoc import run_pandoc
+    words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+
+    def dense(unit: str) -> str:
+        para = textwrap.fill((unit + " " + words) * 40, 79)
+        return (para + "\n\n") * (200_000 // len(para))
+    texts = {"prose": dense("plain"), "links": dense("[a](https://e.org/b(c)d)"), "less-than": dense("x < y"),
+             "tags": dense("word") + "<b>x</b>\n" * 1000, "quotes": dense("'a'"), "open-quote": dense("'90s"),
+             "emphasis": dense("*a* _b_ ~~c~~ H~2~O x^2^"), "brackets": dense("[[a] b]"), "spans": dense("[a]{.b}")}
+    times = {}
+    for name, text in texts.items():
+        assert not [p for p in scan(text, Pos("x.md")).problems if p[1] == "error"], name
+        started = time.monotonic()
+        run_pandoc(["-f", "markdown-yaml_metadata_block", "-t", "json"], escape_lone_lt(text))
+        times[name] = time.monotonic() - started
+    assert all(t < 5 * times["prose"] + 2 for t in times.values()), times

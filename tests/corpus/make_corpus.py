@@ -532,6 +532,41 @@ CASES = [
         "[Nowhere](#nowhere), [the introduction](#sec:intro), [question one](#q-first) and [its answer](#a-first).\n"), 0, [
         "book/chapters/intro.md:10:1: warning: link to '#nowhere': no heading or element of the book has that id, "
         "so the link is left out (its text stays)"]),
+    # what makes pandoc's (or the PDF's math) time explode is refused before it runs
+    Case("96-link-target-bomb", {**chapter("[a](" * 800 + "x\n"), **topic("      Two.\n", "      " + "[a](" * 800 + "x\n")}, 1, [
+        "book/chapters/intro.md:10:3: error: link target opened with '](' is never closed in this paragraph (800 are "
+        "not): pandoc would take minutes to read text like this; close it with ')', or write the bracket as '\\]'",
+        "questions/topic.yaml:8:9: error: link target opened with '](' is never closed in this paragraph ..."]),
+    Case("97-formulas-too-deep-or-long", chapter(
+        "Fine: $x^{{{{$ and $\\frac{a}{b}$.\n\nDeep: $" + "{" * 10 + "x" + "}" * 10 + "$\n\nLong: $$" + "x+" * 1001 + "$$\n"), 1, [
+        "book/chapters/intro.md:12:7: error: formula nests groups ({...}, \\left...\\right) 10 deep; formulas are "
+        "limited to 8 levels (typesetting takes time that doubles with each level): check its braces",
+        "book/chapters/intro.md:14:7: error: formula is 2,002 characters long; formulas are limited to 2,000 "
+        "(typesetting one takes time that grows with the square of its length): split it"]),
+    Case("98-openers-pandoc-searches-for", chapter(
+        "A tag <y that never ends.\n\nA comment <!-- that never ends.\n\nA TeX group \\emph{that never ends.\n\n"
+        "An environment \\begin{proof} that never ends.\n\nBut x < y, a <b>tag</b> and \\emph{this} are fine.\n"), 1, [
+        "book/chapters/intro.md:10:7: error: '<' starts an HTML tag that does not end ('>') within 1000 characters: "
+        "pandoc would search the rest of the chapter for its end; write a literal '<' as '&lt;' (or put math between $...$)",
+        "book/chapters/intro.md:12:11: error: HTML comment '<!--' is never closed ('-->'): pandoc would search the rest "
+        "of the chapter for its end; close it, or write '&lt;!--'",
+        "book/chapters/intro.md:14:13: error: raw TeX \\emph opens a '{' group that does not close within 1000 "
+        "characters: pandoc would search the rest of the chapter for its end; close it, or escape the backslash",
+        "book/chapters/intro.md:16:16: error: raw TeX \\begin{proof} has no \\end{proof} after it: pandoc would "
+        "search the rest of the chapter for it; close it, or escape the backslash"]),
+    Case("99-paragraphs-pandoc-reads-slowly", {
+        **chapter(("word " * 4100).strip() + "\n"),
+        **topic("      What is one plus one?\n", "      What is one plus one? " + " ".join(["'open"] * 50) + " "
+                + "filler " * 600 + "\n",
+                "      Two.\n", "      " + "__c ~~d " * 20 + "\n",
+                "      What is two plus two?\n", "      What is two plus two? " + "[[[[[a]]]]] " * 300 + "\n")}, 1, [
+        "book/chapters/intro.md:10:1: error: paragraph of 20,499 characters (no blank line); paragraphs are limited "
+        "to 20,000: ...",
+        "questions/topic.yaml:6:29: error: 50 single quotes open ('word) and never close in this paragraph: pandoc "
+        "would read the text after each again and take minutes; close them, or write an apostrophe as ’",
+        "questions/topic.yaml:8:7: error: 40 emphasis marks (*, _, ~, ^) open and never close in this paragraph: "
+        "pandoc would try every way of pairing them and take minutes; close them, or escape them ('\\*')",
+        "questions/topic.yaml:12:3549: error: too many brackets in this text, or brackets nested too often: ..."]),
 ]
 
 
