@@ -192,7 +192,8 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
                                 classes=["part", "appendices", "unnumbered"]))
     for name, _ in meta.appendices:
         blocks.extend(loaded.get(name, ()))
-    metadata = {"title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
+    metadata = {"bookbuild-fragment-links": any("](#" in text or "]: #" in text for text in sources.values()),
+                "title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
                 "date": date.when.date().isoformat(),
                 **({"author": meta.author} if meta.author else {})}  # an empty dc:creator is invalid EPUB
     return pf.Doc(*blocks, metadata=metadata, api_version=api or (1, 23, 1))
