@@ -92,8 +92,8 @@ _UNIT_START = re.compile(r"[ \t]*(?:[-+*][ \t]|\d{1,9}[.)][ \t]|\||#)")
 # of pairing them: its time doubles with every two in a paragraph (20 `__c ~~d`: minutes)
 # raw HTML tags and TeX commands cost pandoc 0.1-0.2 ms each (and are removed anyway)
 MAX_RAW = 2000  # per text
-MAX_OPEN_DELIMITERS = 10  # per paragraph (~0.2 s)
-MAX_DELIMITER_WORK = 1000  # per text: the sum over paragraphs of 2 ** (open delimiters / 2), ~5 ms each
+MAX_OPEN_DELIMITERS = 10  # per paragraph (~15 ms; 20: over a second, 40: minutes)
+MAX_DELIMITER_WORK = 20_000  # per text: the sum over paragraphs of 2 ** (open marks / 2) - 1 (10 open: 31, ~15 ms)
 _DELIMITER_RUN = re.compile(r"\*+|_+|~+|\^+")
 _TEX_BEGIN = re.compile(r"(?<!\\)\\begin\{([^{}\n]*)\}")
 MAX_MATH_CHARS = 2000
@@ -683,8 +683,8 @@ def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field:
             return
         if any(c in text for c in "*_~^"):
             opened = _open_delimiters(text)
-            work += 2 ** (len(opened) / 2)
-            if len(opened) > MAX_OPEN_DELIMITERS or work > MAX_DELIMITER_WORK:
+            work += 2 ** (len(opened) / 2) - 1  # nothing for a paragraph whose marks all close
+            if opened and (len(opened) > MAX_OPEN_DELIMITERS or work > MAX_DELIMITER_WORK):
                 fatal(*where(first, text, opened[0]), "error",
                       f"{len(opened)} emphasis marks (*, _, ~, ^) open and never close in "
                         + ("this paragraph" if len(opened) > MAX_OPEN_DELIMITERS else "this paragraph, and the text "
@@ -696,7 +696,7 @@ def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field:
             opened = _open_quotes(text)
             cost = sum(len(text) - at for at in opened)
             reread += cost
-            if cost > MAX_REREAD or reread > MAX_REREAD_TEXT:
+            if opened and (cost > MAX_REREAD or reread > MAX_REREAD_TEXT):
                 fatal(*where(first, text, opened[0]), "error",
                       f"{len(opened)} single quotes open ('word) and never close in "
                         + ("this paragraph" if cost > MAX_REREAD else "this text, up to this paragraph")

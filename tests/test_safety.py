@@ -281,3 +281,12 @@ def test_what_check_accepts_pandoc_reads_in_linear_time(tmp_path):
         run_pandoc(["-f", "markdown-yaml_metadata_block", "-t", "json"], escape_lone_lt(text))
         times[name] = time.monotonic() - started
     assert all(t < 5 * times["prose"] + 2 for t in times.values()), times
+
+
+def test_check_takes_long_chapters_of_ordinary_text():
+    """The time budgets add up over a chapter without refusing ordinary text: 2 MB of paragraphs,
+    each with an emphasis mark and a quote left open, a lone '<' and brackets."""
+    from bookbuild.errors import Pos
+    from bookbuild.markdown import scan
+    text = "Some *emphasis*, x^2^, H~2~O, [a link](https://e.org) [1], x < y, *one left open, the '90s.\n\n" * 22000
+    assert [p for p in scan(text, Pos("x.md")).problems if p[1] == "error"] == []
