@@ -140,12 +140,13 @@ class Paperback:
         return (binding_margin(pages) - _trim_class(self.settings.trim)[0]) * 72
 
     def chars_per_page(self) -> int:
-        """Text characters on a page, roughly (only to guess page numbers' digits): the release's
-        1400 of a 6x9 page, scaled by the text block's area and the font size."""
+        """Text characters on a page, roughly (to guess page numbers' digits and the first
+        layout's binding margin): 1590 on a 6x9 page (the sample book's 480 pages, measured),
+        scaled by the text block's area and the font size."""
         width, height = trim_inches(self.settings.trim)
         outer, top, bottom, font = _trim_class(self.settings.trim)
         area = (width - outer - 0.625) * (height - top - bottom)
-        return max(400, round(1400 * area / (4.75 * 7.7) * (1.0 if font else (10 / 10.5) ** 2)))
+        return max(400, round(1590 * area / (4.875 * 7.7) * (1.0 if font else (10 / 10.5) ** 2)))
 
     def too_many(self, book: Book, pages: int) -> TooManyPages:
         report = Report()
