@@ -489,7 +489,9 @@ def print_html(html: str, profile: bytes | None) -> str:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 return f"data:{mime};base64,{payload}"
-            return "data:image/svg+xml;base64," + base64.b64encode(cmyk_svg(text).encode("utf-8")).decode("ascii")
+            # and the raster images an SVG holds as data: URLs, as the book's own
+            text = _DATA_URI.sub(lambda m: convert(m.group(1), m.group(2)), cmyk_svg(text))
+            return "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
         if profile is None:
             return f"data:{mime};base64,{payload}"
         converted = cmyk_raster(data, profile)
@@ -506,8 +508,30 @@ def check_print(book: Book, scans, report: Report) -> None:
     """The print edition's checks: images' resolution and fonts' licences (module docstring)."""
     if book.meta.print is None or book.meta.print.trim not in TRIM_SIZES:
         return
+    check_profile(book, report)
     check_resolution(book, scans, report)
     check_fonts(book, report)
+
+
+def check_profile(book: Book, report: Report) -> None:
+    """`print.icc_profile` must be a CMYK profile: a PDF/X-3's OutputIntent describes the press."""
+    settings = book.meta.print
+    if not settings.icc_profile:
+        return
+    path = book.root / "book" / settings.icc_profile
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(128)
+    except OSError:
+        return  # reported where print: is loaded
+    where = settings.pos or Pos(str(book.meta.path))
+    if len(head) < 128 or head[36:40] != b"acsp":
+        report.error(where, f"print: icc_profile book/{settings.icc_profile} is not an ICC profile")
+    elif head[16:20] != b"CMYK":
+        space = head[16:20].decode("ascii", "replace").strip()
+        report.error(where, f"print: icc_profile book/{settings.icc_profile} is a profile of {space} colours, not "
+                     "CMYK: the interior's PDF/X-3 needs the printer's CMYK profile (ask the service, or leave "
+                     "icc_profile out for a plain PDF)")
 
 
 def check_resolution(book: Book, scans, report: Report) -> None:

@@ -320,6 +320,21 @@ def test_a_font_whose_licence_forbids_embedding_is_an_error_with_file_and_line(t
                    env={"FONTCONFIG_FILE": str(config)}).returncode == 0
 
 
+def test_an_icc_profile_that_is_not_cmyk_is_an_error(tmp_path):
+    from bookbuild.pipeline import check
+
+    need_profile()
+    root = with_print(shutil.copytree(FIXTURES / "mini", tmp_path / "mini"), {"trim": "6x9", "icc_profile": "p.icc"})
+    for data, problem in ((b"not a profile", "is not an ICC profile"),
+                          (PROFILE.with_name("srgb.icc").read_bytes(), "a profile of RGB colours, not CMYK")):
+        (root / "book" / "p.icc").write_bytes(data)
+        _, report = check(root, "print")
+        [error] = report.errors
+        assert problem in error.message and error.pos.path.endswith("book.yaml") and error.pos.line > 1
+    (root / "book" / "p.icc").write_bytes(PROFILE.read_bytes())
+    assert not check(root, "print")[1].errors
+
+
 def test_the_built_in_fonts_may_be_embedded():
     from bookbuild.errors import Report
 
