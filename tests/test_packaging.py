@@ -10,7 +10,8 @@ from conftest import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # distribution name → the module a program imports
-MODULES = {"pypandoc-binary": "pypandoc", "pyyaml": "yaml", "css-inline": "css_inline", "jinja2": "jinja2"}
+MODULES = {"pypandoc-binary": "pypandoc", "pyyaml": "yaml", "css-inline": "css_inline", "jinja2": "jinja2",
+           "python-barcode": "barcode"}
 
 
 def distribution(requirement: str) -> str:
