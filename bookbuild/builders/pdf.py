@@ -361,7 +361,6 @@ class PdfBuilder(Builder):
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map, layout.labels
 
-
     def _first_count(self, ctx: BuildContext, paper: Paperback, html: str | None = None,
                      parts: tuple[str, list[str], str] | None = None) -> int:
         """The page count the print edition is first laid out for (its binding margin's step): the
