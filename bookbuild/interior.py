@@ -10,7 +10,7 @@ print, PDF/X-3, and what `check` says about images and fonts in the print editio
   for crop marks, drawn there at the trim's lines in black ink (not WeasyPrint's `marks: crop`,
   which draws them in RGB and within the bleed), and every page's BleedBox is set to the trim
   plus the bleed exactly (WeasyPrint's own is "at most 10 pt", which a proof's wider media would
-  change).
+  change). The pages carry no links (no annotation: PDF/X allows none on the printed page).
 - **Colours.** `templates/print.css` (on top of pdf.css, overridable like every template) sets
   black text and no link colour. Then every colour left in the stylesheets, in the HTML's own
   `<style>` (pandoc's highlighting) and in SVG images (figures and formulas) is rewritten as

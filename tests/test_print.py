@@ -403,6 +403,8 @@ def test_sample_is_pdf_x3_with_a_cmyk_output_intent_and_no_rgb(sample_print):
     assert reader.metadata["/GTS_PDFXVersion"] == "PDF/X-3:2003" and reader.metadata["/Trapped"] == "/False"
     assert b"PDF/X-3:2003" in reader.trailer["/Root"]["/Metadata"].get_object().get_data()
     assert rgb_in(reader) == (0, 0)
+    assert not any("/Annots" in page for page in reader.pages)  # PDF/X: no annotation on the printed page
+    assert reader.outline
 
 
 @pytest.mark.slow
@@ -454,6 +456,7 @@ def test_mini_laid_out_in_pieces_reads_and_looks_as_one_document(tmp_path, monke
         reader = PdfReader(str(path))
         assert output_intent(reader)[1]["/N"] == 4 and rgb_in(reader) == (0, 0)
         assert {boxes(page)[2] for page in reader.pages} == {(-8.5, -8.5, 368.5, 584.5)}
+        assert not any("/Annots" in page for page in reader.pages)
 
 
 @pytest.mark.slow

@@ -288,6 +288,9 @@ class PdfBuilder(Builder):
                 blank = weasyprint.HTML(string="<html><body></body></html>").render(stylesheets=[
                     weasyprint.CSS(string=sheet + "\n" + BLANK_CSS)])
                 document.pages.append(blank.pages[0])
+            if paper is not None:
+                for page in document.pages:
+                    page.links = []  # paper has no links, and a PDF/X no annotation on its pages
             # the main matter starts (at 1) on the page pdf.css names so
             front = next((n for n, page in enumerate(document.pages)
                           if page._page_box.page_type.name == MAIN_START_PAGE), len(document.pages))
@@ -356,7 +359,7 @@ class PdfBuilder(Builder):
             if meta.author:
                 info["/Author"] = meta.author
             merge(paths, pieces, tmp, info, meta.language, layout.physical, lead, shift, layout.nested,
-                  layout.front_pages, even=paper is not None,
+                  layout.front_pages, even=paper is not None, links=paper is None,
                   finish=(lambda writer: paper.finish_merged(writer, info)) if paper is not None else None)
         messages = [m for piece in pieces.values() for m in piece.messages]
         return messages, page_map, layout.labels

@@ -776,12 +776,13 @@ def _piece_key(index: int) -> str:
 
 def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict, language: str,
           firsts: list[int], lead: Path | None = None, shift: float = 0.0, nested: list[bool] | None = None,
-          front: int = 0, even: bool = False, finish=None) -> None:
+          front: int = 0, even: bool = False, finish=None, links: bool = True) -> None:
     """One PDF from the pieces, in order, with links, named destinations and outline across them;
     the `lead` page before a piece whose first page in the PDF (`firsts`) is not the next page;
     page labels roman for the `front` pages, then decimal from 1. `even`: the `lead` page after
     the last when the count is odd (the print edition); `finish(writer)`: last touches before
-    the PDF is written (the print edition's boxes and PDF/X).
+    the PDF is written (the print edition's boxes and PDF/X); `links`: False for none at all (a
+    PDF/X has no annotation on its pages).
 
     A piece that starts on a left-hand page was moved to the other hand as it was written
     (`flip`); its links and names move with it here.
@@ -803,7 +804,7 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             annots = page.get("/Annots")
             if annots is not None:
                 # internal links are made again below, from the layout, across pieces
-                kept = ArrayObject(a for a in annots if not _internal_link(a.get_object()))
+                kept = ArrayObject(a for a in annots if links and not _internal_link(a.get_object()))
                 if kept:
                     page[NameObject("/Annots")] = kept
                 else:
@@ -826,7 +827,7 @@ def merge(paths: list[Path], pieces: dict[int, Piece], target: Path, info: dict,
             Destination(TextStringObject(name), writer.pages[page].indirect_reference, Fit.xyz(left, top, 0)))
     for i, piece in sorted(pieces.items()):
         for page, target_name, (x1, y1, x2, y2) in piece.links:
-            if target_name not in names:
+            if target_name not in names or not links:
                 continue
             index, left, top = place(i, page, x1, y1)
             _, _, bottom = place(i, page, x1, y2)
