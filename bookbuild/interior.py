@@ -107,13 +107,12 @@ class Paperback:
     settings: PrintSettings
     proof: bool = False
     profile: bytes | None = None  # the CMYK ICC profile (print.icc_profile): PDF/X-3
-    profile_path: Path | None = None
 
     @classmethod
     def of(cls, book: Book, proof: bool = False) -> "Paperback":
         settings = book.meta.print or PrintSettings()
         path = (book.root / "book" / settings.icc_profile) if settings.icc_profile else None
-        return cls(settings, proof, path.read_bytes() if path else None, path)
+        return cls(settings, proof, path.read_bytes() if path else None)
 
     @property
     def bleed(self) -> float:

@@ -201,7 +201,6 @@ def is_print(ctx: BuildContext) -> bool:
 class PdfBuilder(Builder):
     name = "pdf"
     proof = False  # the print edition: crop marks (--proof); the build sets it
-    pages: int | None = None  # the print edition: the interior's pages, once built
 
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
@@ -300,7 +299,6 @@ class PdfBuilder(Builder):
                 finisher = paper.finisher(finisher)
                 if paper.profile is not None:
                     options["pdf_variant"] = "pdf/x-3"
-                self.pages = len(document.pages)
             document.write_pdf(tmp, pdf_identifier=_identifier(ctx), finisher=finisher, **options)
         page_map: dict[str, int] = {}
         labels: dict[str, str] = {}
@@ -338,7 +336,6 @@ class PdfBuilder(Builder):
                         again = self._next_count(ctx, paper, tried, laid_with, count + odd)
                         if again is None:
                             shift = paper.shift_pt(laid_with)
-                            self.pages = count + odd
                             break
                         # another margin: every piece is laid out again (the last map is the guess)
                         laid_with = again
@@ -351,7 +348,6 @@ class PdfBuilder(Builder):
                     pieces, page_map = None, {}
             # the workers are gone here: the memory they held is free for what follows
             if pieces is None:
-                self.pages = None
                 return self._serial(ctx, join(parts), css, tmp, paper)
             stamp = ctx.date.when.strftime("D:%Y%m%d")  # as WeasyPrint writes the template's dcterms dates
             info = {"/Title": meta.title, "/Subject": f"{meta.title}, version {meta.version}", "/Creator": "bookbuild",

@@ -513,7 +513,8 @@ class ParallelLayout:
             jobs[self.owner[i]].append((i, str(path), identifier, self.firsts[i]))  # the worker that holds it
         if any(relay):
             self._ask(relay, "layout")
-        needs_lead = blank or any(self.physical[i] > self.physical[i - 1] + self.pages[i - 1] for i in range(1, count))
+        needs_lead = blank or any(self.physical[i] > self.physical[i - 1] + self.pages[i - 1]
+                                  for i in range(1, count))
         lead = folder / "lead.pdf" if needs_lead else None
         for w, (pipe, jobs_of_worker) in enumerate(zip(self.pipes, jobs)):
             extra = (self.lead_html, str(lead), identifier) if lead is not None and w == 0 else None
