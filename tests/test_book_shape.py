@@ -18,17 +18,7 @@ import pytest
 
 from conftest import FIXTURES, run_cli
 from outputs import broken_links, epub_pages, parse_page, site_pages
-from test_flat_book import children, epub_nav, labels, main_of, pager, question_numbers, sidebar
-
-PRACTICE_PAGES = {"progress.html", "quiz.html"}  # practice mode's own pages (tests/test_browser.py)
-
-
-def book_pages(site):
-    """The site's pages of the book itself; practice mode's two pages are there too."""
-    pages = sorted(site.glob("*.html"))
-    assert PRACTICE_PAGES <= {p.name for p in pages}, site
-    return [p for p in pages if p.name not in PRACTICE_PAGES]
-
+from test_flat_book import book_pages, children, epub_nav, labels, main_of, pager, question_numbers, sidebar
 
 SLUG = "shaped-book"
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
