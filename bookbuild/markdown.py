@@ -415,30 +415,15 @@ def _unclosed_raw(clean: list[str], code: list[bool]) -> tuple | None:
 def _blank_math(spans: list[str], code: list[bool]) -> list[str]:
     """Lines with code spans and math blanked; math may run over lines within a paragraph."""
     out = list(spans)
-    start = 0
-    while start < len(spans):
-        if code[start] or not spans[start].strip():
-            start += 1
-            continue
-        end = start
-        while end < len(spans) and not code[end] and spans[end].strip():
-            end += 1
-        out[start:end] = _MATH.sub(_blank, "\n".join(spans[start:end])).split("\n")
-        start = end
+    for start, text in _paragraphs(spans, code):
+        blanked = _MATH.sub(_blank, text).split("\n")
+        out[start:start + len(blanked)] = blanked
     return out
 
 
 def _check_math(spans: list[str], code: list[bool], problem) -> None:
     """Formulas the PDF could not typeset in reasonable time: see MAX_MATH_DEPTH, MAX_MATH_CHARS."""
-    start = 0
-    while start < len(spans):
-        if code[start] or not spans[start].strip():
-            start += 1
-            continue
-        end = start
-        while end < len(spans) and not code[end] and spans[end].strip():
-            end += 1
-        text = "\n".join(spans[start:end])
+    for start, text in _paragraphs(spans, code):
         if "$" in text:
             for m in _MATH.finditer(text):
                 line = start + text.count("\n", 0, m.start())
@@ -461,7 +446,6 @@ def _check_math(spans: list[str], code: list[bool], problem) -> None:
                     problem(line, col, "error", f"formula nests groups ({{...}}, \\left...\\right) {deepest} deep; "
                             f"formulas are limited to {MAX_MATH_DEPTH} levels (typesetting takes time that doubles "
                             "with each level): check its braces")
-        start = end
 
 
 def _scan_structure(line: str, i: int, in_field, problem, out: Scan, at) -> bool:
