@@ -188,12 +188,27 @@ def _compose(text: str, name: str, report: Report):
                 return yaml.compose(text, Loader=_FAST_LOADER)
         except yaml.YAMLError:
             pass
-    if not _plain_events(text, name, report, yaml.SafeLoader):
+    if not _plain_events(text, name, report, _SafeLoader):
         return False
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=_SafeLoader)
 
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's loader, with a syntax error where it would raise a bare ValueError."""
+
+    def scan_flow_scalar_non_spaces(self, double, start_mark):
+        try:
+            return super().scan_flow_scalar_non_spaces(double, start_mark)
+        except ValueError:  # chr() of an escape such as "\U00110000": past the last code point
+            mark = self.get_mark()  # at the escape's hex digits, after the backslash and the U
+            mark.column, mark.index, mark.pointer = mark.column - 2, mark.index - 2, mark.pointer - 2
+            escape = self.prefix(8)
+            raise yaml.scanner.ScannerError(
+                None, None, f"escape \\U{escape} is past the last Unicode character, U+10FFFF: write "
+                "the character itself", mark) from None
 
 
 def _plain_events(text: str, name: str, report: Report, loader=yaml.SafeLoader) -> bool:

@@ -567,6 +567,10 @@ CASES = [
         "questions/topic.yaml:8:7: error: 40 emphasis marks (*, _, ~, ^) open and never close in this paragraph: "
         "pandoc would try every way of pairing them and take minutes; close them, or escape them ('\\*')",
         "questions/topic.yaml:12:3549: error: too many brackets in this text, or brackets nested too often: ..."]),
+    Case("100-yaml-escape-past-unicode", topic("      What is one plus one?\n",
+                                               '      What is one plus one?\n    hint: "Compute \\U00110000 none"\n'), 1, [
+        "questions/topic.yaml:7:20: error: YAML syntax error: escape \\U00110000 is past the last Unicode character, "
+        "U+10FFFF: write the character itself"]),
 ]
 
 
