@@ -1,12 +1,17 @@
 """Benchmark: bookbuild against the hand-made pipeline a user would otherwise script.
 
-    python -m bookbuild.bench [--questions 330,1000,3000] [--repeats 3] [--json FILE]
+    python -m bookbuild.bench [--questions 330,1000,3000] [--repeats 3] [--json FILE] [--peers quarto]
 
 For each size it generates a synthetic book, then times, in the same run (median of repeats):
 the baseline (pandoc → HTML, pandoc → EPUB, WeasyPrint HTML → PDF, one after another), a cold
 full release build (cache deleted), a no-op rebuild, a rebuild after one answer changes (HTML
 only, and all formats) and a 20-question practice sheet with its key (another seed each repeat);
 with the peak memory (sum of RSS over the process tree) of each.
+
+`--peers quarto` also writes the book as a Quarto project (bookbuild.quarto_peer), kept beside the
+JSON file as quarto-<questions>/. With `quarto` on PATH, each repeat renders it cold to HTML, EPUB
+and the PDF via typst (quarto_html, quarto_epub, quarto_pdf; quarto_all is their sum, compared
+with bookbuild's full build); without it, the benchmark says so and prints the commands to run.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import time
 from pathlib import Path
 
 import pypandoc
+
+from bookbuild import quarto_peer
 
 WORDS = ("model training data gradient loss feature label sample batch layer weight bias variance "
          "estimate error metric signal noise prior posterior kernel margin tree split node ensemble "
@@ -152,8 +159,12 @@ def baseline(work: Path) -> tuple[float, int]:
     return timed(["sh", "-c", script], cwd=work)
 
 
-def measure(questions: int, repeats: int, work: Path) -> dict:
+def measure(questions: int, repeats: int, work: Path, peers: tuple[str, ...] = ()) -> dict:
     book = generate(work / f"book-{questions}", questions)
+    quarto = project = None
+    if "quarto" in peers:
+        project = quarto_peer.write_quarto_project(book, work / f"quarto-{questions}")
+        quarto = quarto_peer.find_quarto()
     (work / "baseline").mkdir(exist_ok=True)
     (work / "baseline" / "book.md").write_text(baseline_markdown(book))
     build = [sys.executable, "-m", "bookbuild.cli", "--book", str(book)]
@@ -162,6 +173,8 @@ def measure(questions: int, repeats: int, work: Path) -> dict:
     original = answer_file.read_text()
     runs: dict[str, list[tuple[float, int]]] = {k: [] for k in
                                                   ("baseline", "full", "noop", "answer_html", "answer_all", "sheet")}
+    if quarto:
+        runs.update({k: [] for k in ("quarto_html", "quarto_epub", "quarto_pdf", "quarto_all")})
     for r in range(repeats):
         runs["baseline"].append(baseline(work / "baseline"))
         shutil.rmtree(book / ".bookbuild-cache", ignore_errors=True)
@@ -176,6 +189,12 @@ def measure(questions: int, repeats: int, work: Path) -> dict:
         # a 20-question practice sheet and its key, another choice each time
         runs["sheet"].append(timed([sys.executable, "-m", "bookbuild.cli", "sheet", "--book", str(book),
                                     "--count", str(min(20, questions)), "--seed", str(r + 1)], env))
+        if quarto:  # cold, as the full build is: each format one after another, their sum is quarto_all
+            quarto_peer.clean(project)
+            times = [timed(cmd, cwd=cwd) for cmd, cwd in quarto_peer.commands(project, quarto).values()]
+            for fmt, run in zip(("html", "epub", "pdf"), times):
+                runs[f"quarto_{fmt}"].append(run)
+            runs["quarto_all"].append((sum(t for t, _ in times), max(m for _, m in times)))
     result = {"questions": questions, "repeats": repeats}
     for key, values in runs.items():
         result[key] = {"seconds": statistics.median(v[0] for v in values),
@@ -186,14 +205,24 @@ def measure(questions: int, repeats: int, work: Path) -> dict:
                         "noop/full": result["noop"]["seconds"] / full,
                         "answer_html/full": result["answer_html"]["seconds"] / full,
                         "answer_all/full": result["answer_all"]["seconds"] / full}
+    if project:
+        result["quarto"] = {"available": bool(quarto), "project": str(project)}
+    if quarto:
+        result["quarto"]["version"] = subprocess.run([quarto, "--version"], capture_output=True, text=True,
+                                                     timeout=60).stdout.strip()
+        result["ratios"]["full/quarto_all"] = full / result["quarto_all"]["seconds"]
     return result
 
 
 def table(results: list[dict]) -> str:
     rows = ["| questions | run | median s | min s | max s | peak RSS MB | ratio |", "|---|---|---|---|---|---|---|"]
     for res in results:
-        for key, ratio in (("baseline", None), ("full", "full/baseline"), ("noop", "noop/full"),
-                           ("answer_html", "answer_html/full"), ("answer_all", "answer_all/full"), ("sheet", None)):
+        keys = [("baseline", None), ("full", "full/baseline"), ("noop", "noop/full"),
+                ("answer_html", "answer_html/full"), ("answer_all", "answer_all/full"), ("sheet", None)]
+        if "quarto_all" in res:
+            keys += [("quarto_html", None), ("quarto_epub", None), ("quarto_pdf", None),
+                     ("quarto_all", "full/quarto_all")]
+        for key, ratio in keys:
             r = res[key]
             shown = "" if ratio is None else f"{res['ratios'][ratio]:.3f}"
             rows.append(f"| {res['questions']} | {key} | {r['seconds']:.2f} | {r['min']:.2f} | {r['max']:.2f} | "
@@ -212,15 +241,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=Path("dist/bench/bench.json"))
     parser.add_argument("--keep", action="store_true", help="keep the generated books")
+    parser.add_argument("--peers", default="", help="comma-separated peers to time as well: quarto")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.questions.split(",") if s.strip()]
+    peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
+    if set(peers) - {"quarto"}:
+        parser.error(f"unknown peer: {', '.join(sorted(set(peers) - {'quarto'}))} (known: quarto)")
     work = Path(tempfile.mkdtemp(prefix="bookbuild-bench-"))
     try:
-        results = [measure(n, args.repeats, work) for n in sizes]
+        results = [measure(n, args.repeats, work, peers) for n in sizes]
+        for res in results:  # the Quarto project outlives the work folder: beside the JSON file
+            if "quarto" in res:
+                kept = (args.json.parent / f"quarto-{res['questions']}").resolve()
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(res["quarto"]["project"], kept, ignore=shutil.ignore_patterns(*quarto_peer.OUTPUTS))
+                res["quarto"]["project"] = str(kept)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(table(results))
+    for res in results:
+        if "quarto" in res and not res["quarto"]["available"]:
+            project = Path(res["quarto"]["project"])
+            print(f"\nquarto was not found on PATH, so Quarto was not timed. The {res['questions']}-question book "
+                  f"is written as a Quarto project in {project}; to time it (Quarto 1.4 or later):\n  "
+                  + "\n  ".join(quarto_peer.shell_commands(project)))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwrote {args.json}")
