@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import panflute as pf
@@ -25,7 +26,8 @@ from .errors import BookError, Diagnostic, Pos, Report
 from .model import Book, Chapter, select_questions
 from .markdown import escape_lone_lt
 from .pandoc import run_pandoc
-from .templating import markdown_env, template_problem
+from . import templating
+from .templating import markdown_env, render_block, template_problem
 from .validate import resolve_image
 
 # yaml_metadata_block off: a `---` block inside book text must not set document metadata
@@ -33,8 +35,9 @@ READER = "markdown-yaml_metadata_block"
 _QUESTION_CONTAINERS = {"question", "interview-question", "discarded-question"}
 
 
-def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict) -> str:
-    """The chapter's Markdown with its placement blocks filled in by the templates."""
+def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict, until: float) -> str:
+    """The chapter's Markdown with its placement blocks filled in by the templates, done by
+    `until` (time.monotonic())."""
     lines = chapter.text.split("\n")
     out: list[str] = []
     cursor = 0
@@ -44,21 +47,31 @@ def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict)
         sub_level = min(block.heading_level + 1, 6)
         if block.kind == "questions":
             topic = book.topics[block.attrs["topic"]]
-            text = env.get_template("questions.md.j2").render(
-                topic=topic, questions=select_questions(topic, block.attrs), group_level=sub_level,
-                resources=topic.resources if last_block_of_topic.get(topic.id) is block else ())
+            questions = select_questions(topic, block.attrs)
+            resources = topic.resources if last_block_of_topic.get(topic.id) is block else ()
+            text = render_block(env.get_template("questions.md.j2"), until, _text_size(questions, resources),
+                                topic=topic, questions=questions, group_level=sub_level, resources=resources)
         elif block.kind == "interview":
             interview = book.interviews[block.attrs["id"]]
             bank = book.questions
             rounds = [{"title": r.title, "questions": [bank[qid] for qid, _ in r.questions]} for r in interview.rounds]
-            text = env.get_template("interview.md.j2").render(
-                interview={"id": interview.id, "title": interview.title, "rounds": rounds},
-                total=sum(len(r["questions"]) for r in rounds), round_level=sub_level)
+            text = render_block(env.get_template("interview.md.j2"), until,
+                                _text_size([q for r in rounds for q in r["questions"]]),
+                                interview={"id": interview.id, "title": interview.title, "rounds": rounds},
+                                total=sum(len(r["questions"]) for r in rounds), round_level=sub_level)
         else:
-            text = env.get_template("discarded.md.j2").render(discarded=book.discarded)
+            text = render_block(env.get_template("discarded.md.j2"), until,
+                                sum(len(d.prompt.value) + len(d.reason.value) for d in book.discarded),
+                                discarded=book.discarded)
         out.extend(["", text, ""])
     out.extend(lines[cursor:])
     return "\n".join(out)
+
+
+def _text_size(questions, resources=()) -> int:
+    """The characters of book text a block places: its questions' fields and reading list."""
+    return sum(len(text.value) + len(q.group or "") for q in questions for _, text in q.texts()) \
+        + sum(len(r.title) + len(r.url) + len(r.note) for r in resources)
 
 
 # what XML forbids, as pandoc's JSON writes it (escapes, or U+FFFE/U+FFFF as they are): validation
@@ -130,7 +143,8 @@ def expand_chapters(book: Book) -> dict[str, str]:
         for block in chapter.blocks:
             if block.kind == "questions":
                 last_block[block.attrs["topic"]] = block
-    return {c.file: expand_chapter(book, c, env, last_block) for c in book.chapters}
+    until = time.monotonic() + templating.MAX_SECONDS  # the book's blocks share the time
+    return {c.file: expand_chapter(book, c, env, last_block, until) for c in book.chapters}
 
 
 def check_templates(book: Book) -> Report:

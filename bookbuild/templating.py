@@ -7,11 +7,14 @@ Jinja never compiles it, and `{{ ... }}` written in a prompt is printed as it is
 from __future__ import annotations
 
 import re
+import time
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
 
 import bookbuild.templates
 
@@ -39,7 +42,11 @@ def template_dirs(book_root: Path) -> list[Path]:
 
 # Limits of one rendering: a book's template may loop over range() in range() or repeat a string
 MAX_OUTPUT = 32_000_000  # characters (a block of a 5 MB topic file writes ~6 MB)
-MAX_SECONDS = 20.0  # the sample book's blocks render in milliseconds
+BLOCK_OUTPUT = 1_000_000  # what a book's block may write beyond 4 x the book text it places
+# a rendering's time; a book's blocks share it (the sample book's render in 0.03 s, a
+# 3,000-question book's in 0.2 s)
+MAX_SECONDS = 5.0
+MAX_STEPS = 1_000_000  # loop steps and range() items of one rendering
 MAX_VALUE = 10_000_000  # characters or items of one value made by `*`, `%`, center() or indent()
 
 
@@ -69,10 +76,45 @@ class _Loader(jinja2.FileSystemLoader):
                                   "here); save it as UTF-8") from None
 
 
+class _Budget:
+    """What one rendering may still do: characters to write, loop steps to take."""
+
+    def __init__(self, output: int):
+        self.output, self.steps = output, MAX_STEPS
+
+    def take(self, steps: int) -> None:
+        self.steps -= steps
+        if self.steps < 0:
+            raise TemplateLimit(f"the template's loops and range() took more than {MAX_STEPS:,} steps "
+                                "(a template loops over the book's questions, not over millions of items)")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
+
+
 class _Template(jinja2.Template):
     def render(self, *args, **kwargs) -> str:
-        with deadline(MAX_SECONDS, _Timeout):
-            return super().render(*args, **kwargs)
+        return self.render_within(MAX_SECONDS, MAX_OUTPUT, *args, **kwargs)
+
+    def render_within(self, seconds: float, output: int, /, *args, **kwargs) -> str:
+        """Rendered within `seconds`, `output` characters and MAX_STEPS loop steps; past any of
+        them a TemplateFailure at the template's line."""
+        token = _BUDGET.set(_Budget(output))
+        try:
+            with deadline(max(seconds, 0.001), _Timeout):
+                return super().render(*args, **kwargs)
+        except TemplateLimit as exc:  # arrived outside the template's own lines (as it began or ended)
+            raise TemplateFailure(Path(self.filename or self.name or "template"), 1,
+                                  f"template stopped: {exc}") from None
+        finally:
+            _BUDGET.reset(token)
+
+
+def render_block(template: jinja2.Template, until: float, text: int, **values) -> str:
+    """A book's block (Markdown) from `template` and `values`: done by `until` (time.monotonic()),
+    and writing at most BLOCK_OUTPUT characters beyond 4 x the `text` characters of book text the
+    values hold (a template shapes book text; it does not make pages of its own)."""
+    return template.render_within(until - time.monotonic(), min(MAX_OUTPUT, BLOCK_OUTPUT + 4 * text), **values)
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -97,18 +139,34 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def _parse(self, source, name, filename):
         try:
-            return super()._parse(source, name, filename)
+            tree = super()._parse(source, name, filename)
         except jinja2.TemplateSyntaxError as exc:
             exc.filename = exc.filename or filename  # the lexer leaves some out (an unclosed raw)
             raise
+        for loop in tree.find_all(nodes.For):  # each step of a loop counts (see `stepped`)
+            loop.iter = nodes.Call(nodes.EnvironmentAttribute("stepped"), [loop.iter], [], None, None,
+                                   lineno=loop.iter.lineno)
+        return tree
+
+    def stepped(self, iterable):
+        """`iterable`, each item a step of the rendering's MAX_STEPS."""
+        budget = _BUDGET.get()
+        for item in iterable:
+            if budget is not None:
+                budget.take(1)
+            yield item
 
     def concat(self, pieces) -> str:
-        """The pieces joined, stopping where the output passes MAX_OUTPUT (at the template's line)."""
+        """The pieces joined, stopping where the output passes its limit (at the template's line)."""
+        budget = _BUDGET.get()
+        most = budget.output if budget is not None else MAX_OUTPUT
         out, size = [], 0
         for piece in pieces:
             size += len(piece)
-            if size > MAX_OUTPUT:
-                limit = TemplateLimit(f"the template wrote more than {MAX_OUTPUT // 1_000_000} MB")
+            if size > most:
+                limit = TemplateLimit(f"the template wrote more than {_size(most)}"
+                                      + (" (a block may write 1 MB more than 4 times the book text it places)"
+                                         if most < MAX_OUTPUT else ""))
                 if hasattr(pieces, "throw"):
                     pieces.throw(limit)  # raised where the template is, so that its line is known
                 raise limit
@@ -138,9 +196,22 @@ def _checked_width(name: str, original):
     return checked
 
 
+def _size(chars: int) -> str:
+    return f"{chars / 1_000_000:.0f} MB" if chars >= 1_000_000 else f"{chars:,} characters"
+
+
+def _range(*args) -> range:
+    """range(), as the sandbox bounds it (MAX_RANGE items), each item a step of the rendering."""
+    items = safe_range(*args)
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take(len(items))
+    return items
+
+
 class _Timeout(TemplateLimit):
     def __str__(self) -> str:
-        return f"the template ran for more than {MAX_SECONDS:.0f} s"
+        return f"the book's templates ran for more than {MAX_SECONDS:g} s"
 
 
 def _env(book_root: Path, **options) -> jinja2.Environment:
@@ -148,6 +219,8 @@ def _env(book_root: Path, **options) -> jinja2.Environment:
                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
     env.filters["center"] = _checked_width("center", env.filters["center"])
     env.filters["indent"] = _checked_width("indent", env.filters["indent"])
+    env.globals["range"] = _range
+    del env.globals["lipsum"]  # pages of placeholder text: nothing a book's template needs
     return env
 
 

@@ -221,20 +221,31 @@ def test_book_templates_are_bounded_in_time_and_output(mini, monkeypatch):
     questions = (mini / "templates")
     questions.mkdir(exist_ok=True)
     body = (ROOT / "templates" / "questions.md.j2").read_text()
+
+    def errors(first_line: str) -> list:
+        (questions / "questions.md.j2").write_text(first_line + "\n" + body)
+        started = time.monotonic()
+        _, report = check(mini)
+        assert time.monotonic() - started < 10
+        assert len(report.errors) == 1 and report.errors[0].pos.path.endswith("templates/questions.md.j2")
+        return report.errors
+    # loops in loops: their steps are counted
+    [error] = errors("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}")
+    assert error.pos.line == 1 and error.message.startswith("template stopped: the template's loops and range() "
+                                                            "took more than 1,000,000 steps")
+    # the time, which the book's blocks share
     monkeypatch.setattr(templating, "MAX_SECONDS", 0.5)
-    (questions / "questions.md.j2").write_text(
-        "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n" + body)
-    started = time.monotonic()
-    _, report = check(mini)
-    assert time.monotonic() - started < 10
-    assert len(report.errors) == 1 and report.errors[0].message.startswith("template stopped: the template ran for more than")
-    assert report.errors[0].pos.path.endswith("templates/questions.md.j2") and report.errors[0].pos.line == 1
+    [error] = errors("{% for a in range(99999) %}{{ ('x' * 999999)|length }}{% endfor %}")
+    assert error.pos.line == 1 and error.message == "template stopped: the book's templates ran for more than 0.5 s"
+    # the output: a block writes little more than the book text it places
     monkeypatch.setattr(templating, "MAX_SECONDS", 20.0)
+    [error] = errors("\n{% for a in range(99999) %}xxxxxxxxxxxxxxxxxxxx{% endfor %}")
+    assert error.pos.line == 2 and error.message.startswith("template stopped: the template wrote more than 1 MB")
     monkeypatch.setattr(templating, "MAX_OUTPUT", 1000)
-    (questions / "questions.md.j2").write_text("\n{% for a in range(9999) %}xxxxxxxxxx{% endfor %}\n" + body)
-    _, report = check(mini)
-    assert [d.pos.line for d in report.errors] == [2]
-    assert report.errors[0].message.startswith("template stopped: the template wrote more than")
+    [error] = errors("\n{% for a in range(9999) %}xxxxxxxxxx{% endfor %}")
+    assert error.pos.line == 2 and error.message == "template stopped: the template wrote more than 1,000 characters"
+    [error] = errors("{{ lipsum(10000) }}")  # pages of placeholder text: not there
+    assert error.message == "template error: 'lipsum' is undefined"
 
 
 def test_typesetting_a_formula_is_bounded_in_time(monkeypatch):

@@ -571,6 +571,11 @@ CASES = [
                                                '      What is one plus one?\n    hint: "Compute \\U00110000 none"\n'), 1, [
         "questions/topic.yaml:7:20: error: YAML syntax error: escape \\U00110000 is past the last Unicode character, "
         "U+10FFFF: write the character itself"]),
+    Case("101-book-template-loops-in-loops", {
+        "templates/questions.md.j2": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n"
+                                     + QUESTIONS_TEMPLATE}, 1, [
+        "templates/questions.md.j2:1:1: error: template stopped: the template's loops and range() took more than "
+        "1,000,000 steps (a template loops over the book's questions, not over millions of items)"]),
 ]
 
 
