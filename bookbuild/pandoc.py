@@ -60,7 +60,11 @@ def run_pandoc(args: list[str], text: str | None = None, *, cwd: str | None = No
     with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
             tempfile.TemporaryFile() as stderr:
         if text:
-            stdin.write(text.encode("utf-8"))
+            try:
+                stdin.write(text.encode("utf-8"))
+            except UnicodeEncodeError as exc:  # a lone surrogate: check refuses those it can see
+                raise _failure(args, where, f"the text for pandoc holds U+{ord(exc.object[exc.start]):04X}, half "
+                               "of a UTF-16 surrogate pair, which it cannot read") from None
             stdin.seek(0)
         # its own process group, so that a timeout ends everything it started
         proc = subprocess.Popen([pandoc_path(), *RTS, *args], stdin=stdin, stdout=stdout, stderr=stderr,

@@ -20,6 +20,7 @@ import bookbuild.templates
 
 from .errors import BookError, Diagnostic, Pos, Report, shorten
 from .limits import deadline
+from .sources import NOT_XML
 
 BUILTIN_TEMPLATES = Path(bookbuild.templates.__file__).resolve().parent
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^:!])")
@@ -60,6 +61,21 @@ class TemplateFailure(BookError):
 
 class TemplateLimit(Exception):
     """A rendering that went past a limit (output, time, the size of a value)."""
+
+
+class _Unwritable(ValueError):
+    """A value a template writes that no output can hold."""
+
+
+def _writable(value):
+    """`value`, as `{{ ... }}` writes it, when it holds no character that XML (EPUB pages) forbids:
+    book text cannot hold one (check refuses it), so a template made it (`{{ '\\ud800' }}`)."""
+    if isinstance(value, str) and NOT_XML.search(value):
+        code = ord(NOT_XML.search(value).group(0))
+        what = "half of a UTF-16 surrogate pair" if 0xD800 <= code <= 0xDFFF else \
+            "a control character" if code < 0x20 else "a non-character"
+        raise _Unwritable(f"the template writes U+{code:04X}, {what}, which XML (EPUB pages) cannot hold")
+    return value
 
 
 class _Loader(jinja2.FileSystemLoader):
@@ -215,7 +231,7 @@ class _Timeout(TemplateLimit):
 
 
 def _env(book_root: Path, **options) -> jinja2.Environment:
-    env = _Environment(loader=_Loader([str(d) for d in template_dirs(book_root)]),
+    env = _Environment(loader=_Loader([str(d) for d in template_dirs(book_root)]), finalize=_writable,
                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
     env.filters["center"] = _checked_width("center", env.filters["center"])
     env.filters["indent"] = _checked_width("indent", env.filters["indent"])
@@ -280,6 +296,6 @@ def _where(exc: BaseException) -> tuple[Path, int, str] | None:
         kind = "refused by the template sandbox"
     else:
         kind = "template error"
-    detail = str(exc) if isinstance(exc, (jinja2.TemplateError, TemplateLimit, OverflowError)) \
+    detail = str(exc) if isinstance(exc, (jinja2.TemplateError, TemplateLimit, OverflowError, _Unwritable)) \
         else f"{type(exc).__name__}: {exc}"
     return path, line or 1, f"{kind}: {detail[:300]}"

@@ -576,6 +576,10 @@ CASES = [
                                      + QUESTIONS_TEMPLATE}, 1, [
         "templates/questions.md.j2:1:1: error: template stopped: the template's loops and range() took more than "
         "1,000,000 steps (a template loops over the book's questions, not over millions of items)"]),
+    Case("102-book-template-writes-a-lone-surrogate", {
+        "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("{{ q.prompt.value }}", "{{ q.prompt.value }} {{ '\\ud800' }}")}, 1, [
+        "templates/questions.md.j2:3:1: error: template error: the template writes U+D800, half of a UTF-16 surrogate "
+        "pair, which XML (EPUB pages) cannot hold"]),
 ]
 
 
