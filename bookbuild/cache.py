@@ -22,7 +22,6 @@ import hmac
 import json
 import os
 import threading
-from importlib import metadata
 from pathlib import Path
 
 from .output import write_atomic
@@ -81,6 +80,8 @@ def _signed(key: str, stored: str) -> str | None:
 
 @functools.cache
 def code_digest() -> str:
+    from importlib import metadata  # 16 ms to import: not for a no-op build (stamp.py)
+
     import bookbuild
     import bookbuild.filters
     parts = []
@@ -129,6 +130,18 @@ def take_warnings(root: Path) -> list[str]:
         counts = _problems.pop(root / FOLDER, {})
     return [message if n == 1 or "{n}" not in message else message.replace("{n}", str(n))
             for message, n in counts.items()]
+
+
+def read_named(root: Path, name: str) -> str | None:
+    """What `Cache.put_named` kept under `name` in the book's cache, if it is there, a regular
+    file (not what a link points to) and signed with this user's key."""
+    path = root / FOLDER / name
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        return _signed(name, path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _usable(folder: Path) -> bool:
@@ -220,6 +233,11 @@ class Cache:
         except UnicodeEncodeError:  # text that is no UTF-8 (a lone surrogate): not kept
             return
         self._write(self._path(key), sealed)
+
+    def put_named(self, name: str, text: str) -> None:
+        """A signed text at a path of its own in the cache folder (e.g. `builds/<key>.json`);
+        `read_named` gives it back."""
+        self._write(self.folder / name, _sealed(name, text))
 
     def fresh(self, targets: list[Path], key: str) -> bool:
         """Whether every target exists, unchanged since it was built from `key`."""

@@ -95,8 +95,7 @@ def main() -> None:
 @strict_option
 def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_sent, proof, out, strict) -> None:
     """Build the book's editions (the default command)."""
-    from .draft import NotADraft
-    from .pipeline import BuildOptions, build as run_build
+    from .options import BuildOptions
 
     if page_size and edition == "print":
         raise click.UsageError("--page-size does not apply to the print edition: book.yaml's print: trim sets its "
@@ -106,6 +105,11 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_s
     options = BuildOptions(root=root, edition=edition, formats=formats, answers=answers, page_size=page_size,
                            pdf_variant=pdf_variant, out=out, strict=strict, since=since, mark_sent=mark_sent,
                            proof=proof)
+    if _replay_if_up_to_date(options):
+        return
+    from .draft import NotADraft
+    from .pipeline import build as run_build
+
     try:
         result = run_build(options, progress=_progress())
     except NotADraft as exc:
@@ -120,6 +124,24 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_s
         click.echo(str(path))
     for note in result.notes:
         click.echo(note)
+
+
+def _replay_if_up_to_date(options) -> bool:
+    """When nothing the last such build read or wrote has changed (stamp.py): print what it
+    printed, as a rebuild would, and say so; the pipeline is not even imported."""
+    from .stamp import up_to_date
+
+    printed = up_to_date(options)
+    if printed is None:
+        return False
+    for line in printed.get("checked", []):
+        click.echo(line, err=True)
+    if sys.stderr.isatty():
+        for name in printed.get("formats", []):
+            click.echo(click.style("up to date:", dim=True) + f" {name}", err=True)
+    for line in [*printed.get("outputs", []), *printed.get("notes", [])]:
+        click.echo(line)
+    return True
 
 
 @main.command()

@@ -16,6 +16,8 @@ from bookbuild.filters import answers, number, sanitize, subset, xref
 from bookbuild.filters import draft as draft_furniture
 
 from . import draft as drafting
+from . import stamp
+from .options import BuildOptions
 from .assemble import assemble, check_templates
 from .builders.base import BuildContext, dump
 from .builders.epub import COVER_IMAGES
@@ -36,25 +38,13 @@ FILTERS = (sanitize, number, subset, xref, answers, draft_furniture)
 
 
 @dataclass
-class BuildOptions:
-    root: Path
-    edition: str = "release"
-    formats: tuple[str, ...] = FORMATS
-    answers: str | None = None
-    page_size: str | None = None
-    pdf_variant: str | None = None
-    out: Path | None = None
-    strict: bool = False
-    since: str | None = None  # draft editions: compare with the book at this git ref
-    mark_sent: bool = False  # draft editions: record this draft as mailed (book/drafts/<version>.json)
-    proof: bool = False  # the print edition: crop marks around the bleed
-
-
-@dataclass
 class BuildResult:
     outputs: list[Path] = field(default_factory=list)
     report: Report = field(default_factory=Report)
     notes: list[str] = field(default_factory=list)  # what the build did besides its outputs (stdout)
+    checked: list[str] = field(default_factory=list)  # what check found, as printed (a no-op prints it again)
+    read: list[Path] = field(default_factory=list)  # the files read outside book/, questions/, templates/
+    date_source: str = ""
 
 
 def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple[Book | None, Report]:
@@ -141,18 +131,23 @@ def builders_for(formats: tuple[str, ...]):
     return [available[f]() for f in FORMATS if f in formats]
 
 
-def image_digest(doc_json: str, root: Path) -> str:
-    """The content of every image the document shows (paths alone would miss an edited image).
+def image_files(doc_json: str, root: Path) -> dict[str, Path]:
+    """Every image file the document shows (and the EPUB cover, when the book has one), by URL.
 
     Image nodes are found in the JSON text and only they are decoded: book text cannot fake one
     (a quote inside text is escaped in JSON), and decoding the whole book would take 10× longer.
     """
-    urls: set[str] = set(COVER_IMAGES)  # the EPUB cover, when the book has one
+    urls: set[str] = set(COVER_IMAGES)
     decoder = json.JSONDecoder()
     for match in IMAGE_NODE.finditer(doc_json):
         node, _ = decoder.raw_decode(doc_json, match.start())
         urls.add(node["c"][2][0])  # Image: [attr, alt inlines, [url, title]]
-    return digest(*[part for url in sorted(urls) if (root / url).is_file() for part in (url, (root / url).read_bytes())])
+    return {url: root / url for url in sorted(urls) if (root / url).is_file()}
+
+
+def image_digest(images: dict[str, Path]) -> str:
+    """The content of every image (paths alone would miss an edited image)."""
+    return digest(*[part for url, path in images.items() for part in (url, path.read_bytes())])
 
 
 def sources_digest(book: Book) -> str:
@@ -164,11 +159,26 @@ def sources_digest(book: Book) -> str:
 def build(options: BuildOptions, progress=None) -> BuildResult:
     """Build the formats an edition asks for; raises BookError with every problem found.
 
-    `progress(event, name)` hears "start", "done" and "cached" for each format.
+    `progress(event, name)` hears "start", "done" and "cached" for each format. A build that
+    succeeds is recorded (stamp.py), so that the same build with nothing changed is a no-op.
     """
+    begun = stamp.begin(options)
+    try:
+        result = _build(options, progress)
+    except BaseException:
+        stamp.forget(options)
+        raise
+    stamp.record(options, begun, result.read, result.outputs,
+                 {"checked": result.checked, "outputs": [str(p) for p in result.outputs], "notes": result.notes,
+                  "formats": list(options.formats), "date_source": result.date_source})
+    return result
+
+
+def _build(options: BuildOptions, progress=None) -> BuildResult:
     result = BuildResult()
     book, report = check(options.root, options.edition, options.strict)
     result.report = report
+    result.checked = [str(d) for d in report.sorted()]
     if book is None or report.errors:
         raise BookError("the book has errors", report)
     edition = book.meta.editions[options.edition]
@@ -177,6 +187,7 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
                                  "draft (it has no watermark in book.yaml): give --edition a draft edition")
     record = drafting.record_path(book, report) if options.mark_sent else None
     date = build_date(book.root, book.meta.date)
+    result.date_source = date.source
     if options.strict and not date.reproducible:
         report.error(Pos(str(book.meta.path)), "no reproducible build date: set SOURCE_DATE_EPOCH, commit the "
                      "book to git, or give date: in book.yaml")
@@ -226,7 +237,9 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
         ctx = BuildContext(book=book, edition=edition, answers=answers, doc_json=doc_json, out_dir=out_dir,
                            date=date, page_size=options.page_size or book.meta.page_size,
                            pdf_variant=options.pdf_variant, pdf_workers=early, cache=cache)
-        key = digest(toolchain, doc_json, image_digest(doc_json, book.root), ctx.page_size, ctx.pdf_variant or "",
+        images = image_files(doc_json, book.root)
+        result.read = [*images.values(), *(c.path for c in book.chapters)]
+        key = digest(toolchain, doc_json, image_digest(images), ctx.page_size, ctx.pdf_variant or "",
                      *([Paperback.of(book, options.proof).setting()] if printing else []))
         result = _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
         if printing:

@@ -419,14 +419,16 @@ def test_practice_page_text_is_escaped(mini):
 
 def test_one_chapters_edit_rewrites_that_chapters_quiz_script_only(mini):
     """Nothing changed: the site is not rewritten at all. One chapter's question edited: its
-    pages and quiz script change (bytes and time), the other chapter's quiz script does not."""
+    pages and quiz script change (bytes, time and file), the other chapter's quiz script does
+    not: the new site holds it as a hard link to the old site's file."""
     import time
 
     add_probability_chapter_questions(mini)
     site = build_mini(mini) / "html"
 
     def snapshot():
-        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in site.iterdir() if p.is_file()}
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in site.iterdir()
+                if p.is_file()}
 
     first = snapshot()
     time.sleep(0.05)
@@ -439,6 +441,6 @@ def test_one_chapters_edit_rewrites_that_chapters_quiz_script_only(mini):
     second = snapshot()
     changed = {name for name in first if first[name] != second.get(name)}
     assert "quiz-sec-intro.js" in changed and "quiz-sec-basics.js" not in changed, changed
-    assert first["quiz-sec-basics.js"] == second["quiz-sec-basics.js"]  # same bytes, same time
+    assert first["quiz-sec-basics.js"] == second["quiz-sec-basics.js"]  # same bytes, time and inode
     assert b"Seven, on average." in second["quiz-sec-intro.js"][0]
     assert "sec-basics.html" not in changed and "practice-index.js" not in changed and "quiz.html" not in changed

@@ -164,22 +164,24 @@ def finish_pages(folder: Path, book_title: str, promoted: set[str] = frozenset()
     return page_of, titles
 
 
-def keep_times(fresh: Path, old: Path) -> None:
-    """A file of the new site that is the same, byte for byte, as in the site it replaces keeps
-    that one's modification time: what an edit did not change is not rewritten, as far as a
-    static host's caching, rsync or a browser can tell (an edited chapter's pages and its
-    quiz script change; the other chapters' do not)."""
+def link_unchanged(fresh: Path, old: Path) -> None:
+    """Each file of the new site that is the same, byte for byte, as in the site it replaces
+    becomes a hard link to that one: the new folder is the rewritten pages plus links to the
+    unchanged ones, which keep their inode and modification time. What an edit did not change
+    is not rewritten, as far as a static host's caching, rsync or a browser can tell (an edited
+    chapter's pages and its quiz script change; the other chapters' do not)."""
     if not old.is_dir():
         return
     for path in fresh.rglob("*"):
         before = old / path.relative_to(fresh)
         try:
-            if not path.is_file() or not before.is_file():
+            if path.is_symlink() or before.is_symlink() or not path.is_file() or not before.is_file():
                 continue
-            stat = before.stat()
-            if stat.st_size == path.stat().st_size and before.read_bytes() == path.read_bytes():
-                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-        except OSError:
+            if before.stat().st_size == path.stat().st_size and before.read_bytes() == path.read_bytes():
+                spare = path.with_name(f"{path.name}.link-{os.getpid()}")
+                os.link(before, spare)
+                os.replace(spare, path)
+        except OSError:  # a file system without hard links: the new file stays
             continue
 
 
@@ -230,7 +232,7 @@ class HtmlBuilder(Builder):
             write_practice(fresh, ctx.book, ctx.answers, questions, ctx.cache)
             for name in (STYLESHEET, SCRIPT):
                 shutil.copyfile(find_template(root, name), fresh / name)
-            keep_times(fresh, target)
+            link_unchanged(fresh, target)
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
