@@ -27,7 +27,7 @@ from .model import Book, Chapter, select_questions
 from .markdown import escape_lone_lt
 from .pandoc import run_pandoc
 from . import templating
-from .templating import markdown_env, render_block, template_problem
+from .templating import check_template_files, markdown_env, render_block, template_problem
 from .validate import resolve_image
 
 # yaml_metadata_block off: a `---` block inside book text must not set document metadata
@@ -148,11 +148,15 @@ def expand_chapters(book: Book) -> dict[str, str]:
 
 
 def check_templates(book: Book) -> Report:
-    """Compile the book's own Jinja templates and render the placement blocks once: a template
-    error, a sandbox refusal or a limit names its file and line."""
+    """Check the book's own template files (no link out of the book, UTF-8 text), compile its
+    Jinja templates and render the placement blocks once: a template error, a sandbox refusal or
+    a limit names its file and line."""
     report = Report()
+    check_template_files(book.root, report)
+    refused = {d.pos.path for d in report.errors}
     own = book.root / "templates"
-    names = sorted(p.name for p in own.glob("*.j2") if p.is_file()) if own.is_dir() else []
+    names = sorted(p.name for p in own.glob("*.j2") if p.is_file() and str(p) not in refused) \
+        if str(own) not in refused and own.is_dir() else []
     env = markdown_env(book.root)
     for name in names:  # the HTML ones (sheets, email, practice pages) are rendered only later
         try:

@@ -6,6 +6,7 @@ Jinja never compiles it, and `{{ ... }}` written in a prompt is printed as it is
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ import bookbuild.templates
 
 from .errors import BookError, Diagnostic, Pos, Report, shorten
 from .limits import deadline
-from .sources import NOT_XML
+from .sources import MAX_BYTES, NOT_XML, resolved
 
 BUILTIN_TEMPLATES = Path(bookbuild.templates.__file__).resolve().parent
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^:!])")
@@ -79,9 +80,17 @@ def _writable(value):
 
 
 class _Loader(jinja2.FileSystemLoader):
-    """Template files as UTF-8 text; a file that is not is an error naming it and its line."""
+    """Template files as UTF-8 text; a file that is not is an error naming it and its line, and so
+    is a book's template that is a symbolic link out of the book."""
+
+    def __init__(self, book_root: Path):
+        self.book_root = book_root
+        super().__init__([str(d) for d in template_dirs(book_root)])
 
     def get_source(self, environment, template):
+        own = self.book_root / "templates" / template
+        if own.is_file():
+            _refuse_link_out(own, self.book_root)
         try:
             return super().get_source(environment, template)
         except UnicodeDecodeError as exc:
@@ -231,7 +240,7 @@ class _Timeout(TemplateLimit):
 
 
 def _env(book_root: Path, **options) -> jinja2.Environment:
-    env = _Environment(loader=_Loader([str(d) for d in template_dirs(book_root)]), finalize=_writable,
+    env = _Environment(loader=_Loader(book_root), finalize=_writable,
                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
     env.filters["center"] = _checked_width("center", env.filters["center"])
     env.filters["indent"] = _checked_width("indent", env.filters["indent"])
@@ -265,8 +274,81 @@ def find_template(book_root: Path, name: str) -> Path:
     """A template file by name: the book's own if it has one, else the built-in."""
     for folder in template_dirs(book_root):
         if (folder / name).is_file():
+            if folder != BUILTIN_TEMPLATES:
+                _refuse_link_out(folder / name, book_root)
             return folder / name
     raise FileNotFoundError(f"template {name!r} not found")
+
+
+TEXT_SUFFIXES = (".j2", ".html", ".css", ".js")  # the templates a build reads as text
+
+
+def check_template_files(book_root: Path, report: Report) -> None:
+    """The book's own templates/ folder, before any of it is read: a template is untrusted input,
+    as a chapter is, so no symbolic link may lead out of the book, and each text file (.j2, .html,
+    .css, .js) is UTF-8 text of at most 5 MB."""
+    own = book_root / "templates"
+    if not own.is_dir():
+        return
+    paths = [own]
+    for folder, dirs, files in os.walk(own):  # links to folders are listed, not followed
+        paths += [Path(folder) / name for name in sorted(dirs) + sorted(files)]
+    for path in paths:
+        try:
+            _refuse_link_out(path, book_root)
+        except TemplateFailure as exc:
+            report.error(Pos(str(path)), exc.detail)
+            continue
+        if path.suffix in TEXT_SUFFIXES and path.is_file() and _check_text(path, report) and path.suffix == ".html":
+            _check_partials(path, book_root, report)
+
+
+def _refuse_link_out(path: Path, book_root: Path) -> None:
+    """A TemplateFailure if `path` is a symbolic link that leads out of the book root (or nowhere)."""
+    target, root = resolved(path), resolved(book_root) or book_root
+    if target is None:
+        raise TemplateFailure(path, 1, "template cannot be resolved (a symbolic link loop?)")
+    if not target.is_relative_to(root):
+        raise TemplateFailure(path, 1, "template is a symbolic link out of the book root; a book's templates "
+                              "must be files inside the book")
+
+
+def _check_text(path: Path, report: Report) -> bool:
+    """Whether the template file at `path` is UTF-8 text of at most 5 MB (else an error says why)."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        report.error(Pos(str(path)), f"template is {size / 1e6:.1f} MB; templates are limited to 5 MB")
+        return False
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        report.error(Pos(str(path), line, col), f"template is not valid UTF-8 text (byte 0x{data[exc.start]:02x} "
+                     "here); save it as UTF-8")
+        return False
+    return True
+
+
+# a pandoc template's partial, `${name()}`, `$name()$` or `${var:name()}`: pandoc reads the file
+# `name` (with the template's extension if it has none) from the template's folder, `../` and all
+_PARTIAL = re.compile(r"\$\{?\s*(?:[\w.-]+:)?([^\s$(){}:]+)\(\)")
+
+
+def _check_partials(path: Path, book_root: Path, report: Report) -> None:
+    """An error for each partial of the pandoc template at `path` that is a file outside the book."""
+    text = path.read_text(encoding="utf-8")
+    root = resolved(book_root) or book_root
+    for m in _PARTIAL.finditer(text):
+        name = m.group(1)
+        partial = path.parent / (name if Path(name).suffix else name + path.suffix)
+        target = resolved(partial)
+        if target is None or not target.is_relative_to(root):
+            line = text.count("\n", 0, m.start(1)) + 1
+            col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
+            report.error(Pos(str(path), line, col), f"template partial {shorten(name)} is outside the book root; a "
+                         "book's templates read files inside the book only")
 
 
 def template_problem(exc: Exception, book_root: Path) -> tuple[Path, int, str] | None:

@@ -580,6 +580,18 @@ CASES = [
         "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("{{ q.prompt.value }}", "{{ q.prompt.value }} {{ '\\ud800' }}")}, 1, [
         "templates/questions.md.j2:3:1: error: template error: the template writes U+D800, half of a UTF-16 surrogate "
         "pair, which XML (EPUB pages) cannot hold"]),
+    # a site.html saved as UTF-16 by an editor (pandoc templates are read as UTF-8)
+    Case("103-book-template-not-utf8", {
+        "templates/site.html": "<!DOCTYPE html>\n<html>\n<body>\n$body$\n</body>\n</html>\n".encode("utf-16")}, 1, [
+        "templates/site.html:1:1: error: template is not valid UTF-8 text (byte 0xff here); save it as UTF-8"]),
+    Case("104-book-template-reads-outside", {
+        "templates/site.html": Link("/proc/self/environ"), "templates/questions.md.j2": Link("../../secret.txt"),
+        "templates/pdf.html": "<html>\n<body>$body$\n${ ../../secret.txt() }\n</body>\n</html>\n"}, 1, [
+        "templates/pdf.html:3:4: error: template partial '../../secret.txt' is outside the book root; a book's "
+        "templates read files inside the book only",
+        "templates/questions.md.j2:1:1: error: template is a symbolic link out of the book root; a book's templates "
+        "must be files inside the book",
+        "templates/site.html:1:1: error: template is a symbolic link out of the book root; ..."]),
 ]
 
 
