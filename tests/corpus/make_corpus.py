@@ -592,6 +592,10 @@ CASES = [
         "templates/questions.md.j2:1:1: error: template is a symbolic link out of the book root; a book's templates "
         "must be files inside the book",
         "templates/site.html:1:1: error: template is a symbolic link out of the book root; ..."]),
+    Case("105-identifier-not-a-uuid", book("identifier: urn:uuid:00000000-0000-4000-8000-0000000000c0",
+                                           "identifier: urn:uuid:x"), 1, [
+        "book/book.yaml:3:13: error: identifier 'urn:uuid:x' says it is a UUID (urn:uuid:) and 'x' is not one: a UUID "
+        "is 32 hex digits grouped 8-4-4-4-12, such as urn:uuid:0a0b5128-0c99-5c26-b922-4b597b02b793"]),
 ]
 
 
