@@ -166,10 +166,26 @@ def check_templates(book: Book) -> Report:
     if report.errors:
         return report
     try:
-        expand_chapters(book)
+        expanded = expand_chapters(book)
     except Exception as exc:  # noqa: BLE001
         _report_template(exc, book, report)
+        return report
+    if (own / "questions.md.j2").is_file():
+        _check_anchors(book, expanded, own / "questions.md.j2", report)
     return report
+
+
+def _check_anchors(book: Book, expanded: dict[str, str], template, report: Report) -> None:
+    """An error if the book's questions template leaves out a question's `{#q-<id>}` anchor, which
+    references to the question (and the links of practice pages, sheets, search) go to."""
+    missing = [q.id for chapter in book.chapters for block in chapter.blocks if block.kind == "questions"
+               for q in select_questions(book.topics[block.attrs["topic"]], block.attrs)
+               if not re.search(r"\{[^{}\n]*#q-" + re.escape(q.id) + r"[\s}]", expanded[chapter.file])]
+    if missing:
+        others = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        report.error(Pos(str(template)), f"the template writes no anchor {{#q-{missing[0]}}} for question "
+                     f"{missing[0]!r}{others}: each question needs one, where references to it lead; write "
+                     "::: {#q-{{ q.id }} .question} around it")
 
 
 def _report_template(exc: Exception, book: Book, report: Report) -> None:
@@ -211,6 +227,7 @@ def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain:
     for name, _ in meta.appendices:
         blocks.extend(loaded.get(name, ()))
     metadata = {"bookbuild-fragment-links": any("](#" in text or "]: #" in text for text in sources.values()),
+                "bookbuild-root": str(book.root),  # where the filters' warnings find their lines (xref drops it)
                 "title": meta.title, "lang": meta.language, "identifier": meta.identifier, "version": meta.version,
                 "date": date.when.date().isoformat(),
                 **({"author": meta.author} if meta.author else {})}  # an empty dc:creator is invalid EPUB

@@ -386,6 +386,7 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
     _scan_links(image_lines, in_code, out, at, add)
     _check_brackets(clean, kinds.code, fatal)
     _check_openers(clean, kinds.code, problem, fatal, in_field)
+    _check_joined_labels(lines, clean, kinds.code, problem)
     if kinds.unclosed_fence is not None:
         # a fence never closed would swallow everything after it, the block's end included
         problem(kinds.unclosed_fence, 0, "error", "code block is never closed (no closing fence)")
@@ -646,6 +647,58 @@ def _paragraphs(clean: list[str], code: list[bool], units: bool = False):
             end += 1
         yield start, "\n".join(clean[start:end])
         start = end
+
+
+# what pandoc does not join to a paragraph line after it: a rule or setext underline, a table row,
+# a reference definition (not a footnote's), raw HTML, an indented code line
+_NOT_JOINED = re.compile(r" {0,3}(?:([-*_=])(?: *\1)+ *$|\||\[(?!\^)[^\]]+\]:\s|<)| {4}|\t")
+_DIV_OPEN = re.compile(r":{3,}[ \t]*(?:\{[^{}]*\}|[\w-]+)[ \t]*:*[ \t]*$")
+_DIV_CLOSE = re.compile(r":{3,}[ \t]*$")
+_FIGURE_LINE = re.compile(r"[ \t]*!\[.*\)\{[^{}]*\}[ \t]*$")
+
+
+def _check_joined_labels(lines: list[str], clean: list[str], code: list[bool], problem) -> None:
+    """A labelled heading, or figure, on a line pandoc joins to the paragraph next to it is text
+    to pandoc, and its label labels nothing (a reference to it would find nothing): an error.
+    pandoc joins a line to a paragraph line above it (a heading or figure needs a blank line
+    before it), and a figure to a line below it; a ':::' that closes no div is a paragraph line.
+    `clean`: the lines with code spans and math blanked."""
+    depth = 0
+    stray: set[int] = set()  # lines of ':::' that close no div
+    for i, line in enumerate(lines):
+        if code[i]:
+            continue
+        if _DIV_OPEN.match(line):
+            depth += 1
+        elif _DIV_CLOSE.match(line):
+            if depth:
+                depth -= 1
+            else:
+                stray.add(i)
+
+    def joins(j: int) -> bool:
+        line = lines[j]
+        if not line.strip() or code[j] or _HEADING.match(line) or _NOT_JOINED.match(line):
+            return False
+        return j in stray or not (_DIV_OPEN.match(line) or _DIV_CLOSE.match(line))
+
+    for i, line in enumerate(clean):
+        if code[i] or "#" not in line:
+            continue
+        label = next((m for m in _LABEL.finditer(line) if not line[m.end():].strip()), None)
+        heading = _HEADING.match(line)
+        if label is None or not (heading or _FIGURE_LINE.match(line)):
+            continue
+        what, name = ("heading" if heading else "figure"), f"{{#{label.group(1)}:{label.group(2)}}}"
+        if i > 0 and joins(i - 1):
+            above = ("the ':::' above closes no div, so pandoc reads it as text and joins this line to it"
+                     if i - 1 in stray else f"pandoc joins this line to the text above it (a {what} needs a blank "
+                     "line before it)")
+            problem(i, 0, "error", f"{above}: this {what} would be text, and {name} would label nothing")
+        elif not heading and i + 1 < len(lines) and lines[i + 1].strip() and not (code[i + 1] or lines[
+                i + 1].lstrip().startswith("<") or (_DIV_CLOSE.match(lines[i + 1]) and i + 1 not in stray)):
+            problem(i, 0, "error", "pandoc joins this line to the line below it (a figure needs a blank line after "
+                    f"it): this figure would be text, and {name} would label nothing")
 
 
 def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field: str | None = None) -> None:

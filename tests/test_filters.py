@@ -188,6 +188,26 @@ def test_xref_links_and_omitted_targets():
     assert "@smith2020" in html
 
 
+def test_xref_warnings_name_the_source_line(tmp_path, capsys):
+    """In a build (the book's folder in the metadata), a reference without a target is a warning
+    at its line: in its chapter, or in its question's topic file."""
+    (tmp_path / "book" / "chapters").mkdir(parents=True)
+    (tmp_path / "questions").mkdir()
+    chapter = "# Basics\n\nText.\n\nSee @tbl:lost, not @tbl:lostx.\n"
+    (tmp_path / "book" / "chapters" / "basics.md").write_text(chapter)
+    (tmp_path / "questions" / "stats.yaml").write_text("questions:\n  - id: one\n    prompt: Why @tbl:lost?\n")
+    markdown = chapter.replace("# Basics", "# Basics {data-file=basics.md}") \
+        + '\n::: {#q-one .question data-topic="stats"}\nWhy @tbl:lost?\n:::\n'
+    doc = pf.load(io.StringIO(run_pandoc(["-f", "markdown", "-t", "json", "-M", f"bookbuild-root={tmp_path}"],
+                                         markdown)))
+    xref.main(doc)
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [f"{tmp_path}/book/chapters/basics.md:5:5: warning: no target for @tbl:lost",
+                        f"{tmp_path}/book/chapters/basics.md:5:20: warning: no target for @tbl:lostx",
+                        f"{tmp_path}/questions/stats.yaml:3:17: warning: no target for @tbl:lost"]
+    assert "bookbuild-root" not in doc.metadata.content  # for the filters only: no output shows it
+
+
 def test_answers_modes():
     base = to_json("answers")
     out = {}

@@ -596,6 +596,23 @@ CASES = [
                                            "identifier: urn:uuid:x"), 1, [
         "book/book.yaml:3:13: error: identifier 'urn:uuid:x' says it is a UUID (urn:uuid:) and 'x' is not one: a UUID "
         "is 32 hex digits grouped 8-4-4-4-12, such as urn:uuid:0a0b5128-0c99-5c26-b922-4b597b02b793"]),
+    # labels on lines pandoc joins to the paragraph next to them: check took them, pandoc made none,
+    # and the build's references to them found nothing (a warning without a position)
+    Case("106-labels-pandoc-would-not-see", chapter(
+        ":::\n## How to read {#sec:how}\n\n$$\n\\begin{align}\nx\n$$\n## Formulas {#sec:formulas}\n\n"
+        "See [x](#nope) for @sec:how, @sec:formulas and @fig:sq:\n![A square.](../images/dot.svg){#fig:sq}\n"), 1, [
+        "book/chapters/intro.md:11:1: error: the ':::' above closes no div, so pandoc reads it as text and joins this "
+        "line to it: this heading would be text, and {#sec:how} would label nothing",
+        "book/chapters/intro.md:17:1: error: pandoc joins this line to the text above it (a heading needs a blank line "
+        "before it): this heading would be text, and {#sec:formulas} would label nothing",
+        "book/chapters/intro.md:19:5: warning: link to '#nope': no heading or element of the book has that id, so the "
+        "link is left out (its text stays)",
+        "book/chapters/intro.md:20:1: error: pandoc joins this line to the text above it (a figure needs a blank line "
+        "before it): this figure would be text, and {#fig:sq} would label nothing"]),
+    Case("107-book-template-without-anchors", {
+        "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("::: {#q-{{ q.id }} .question}", "::: question")}, 1, [
+        "templates/questions.md.j2:1:1: error: the template writes no anchor {#q-first} for question 'first' (and 1 "
+        "more): each question needs one, where references to it lead; write ::: {#q-{{ q.id }} .question} around it"]),
 ]
 
 
