@@ -36,6 +36,13 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: repr(m.group(0))[1:-1], text)
 
 
+def clip(value: object, limit: int = 60) -> str:
+    """A value as a message names it without quotes (a tag, a command), cut to about `limit`
+    characters ('aaaa...')."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def shorten(value: object, limit: int = 60) -> str:
     """A value as a message quotes it (repr), cut to about `limit` characters ('aaaa...')."""
     text = str(value)

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from . import fileformat
-from .errors import Pos, Report, close_match, did_you_mean, shorten
+from .errors import Pos, Report, clip, close_match, did_you_mean, shorten
 from .fileformat import ID_PATTERN, Shape
 from .markdown import _HEADING, code_lines, raw_lines
 from .model import (
     Block, Book, BookMeta, Chapter, Discarded, Edition, Interview, Part, PrintSettings, Question, Resource,
     Round, Text, Topic,
 )
-from .sources import Y, load_yaml, read_text, text_char_problems
+from .sources import Y, is_file, load_yaml, read_text, resolved, text_char_problems
 
 # `$` would also match before a final newline ("intro\n"): the end of the text is `\Z` here
 ID_RE = re.compile(ID_PATTERN.removesuffix("$") + r"\Z")
@@ -92,7 +92,7 @@ class _Schema:
             key = allowed.get(name)
             if key is None:
                 key_pos = getattr(value, "key_pos", value.pos)
-                self.report.error(key_pos, f"unknown key {name!r} in {what}"
+                self.report.error(key_pos, f"unknown key {shorten(name)} in {what}"
                                   + (did_you_mean(name, allowed) or "; expected one of: " + ", ".join(allowed)))
                 close = close_match(name, allowed)
                 if close and close not in y.value:
@@ -102,10 +102,10 @@ class _Schema:
                 continue
             # YAML's true/false are ints to Python, and no key here takes them
             if not isinstance(value.value, key.python_types) or isinstance(value.value, bool):
-                self.report.error(value.pos, f"{what}: {name!r} must be {_describe(key)}, not {_kind(value.value)}")
+                self.report.error(value.pos, f"{what}: {shorten(name)} must be {_describe(key)}, not {_kind(value.value)}")
                 continue
             if key.choices and value.value not in key.choices:
-                self.report.error(value.pos, f"{name} {value.value!r} is not one of {', '.join(key.choices)}"
+                self.report.error(value.pos, f"{name} {shorten(value.value)} is not one of {', '.join(key.choices)}"
                                   + did_you_mean(str(value.value), key.choices))
                 continue
             out[name] = value
@@ -290,17 +290,17 @@ def _load_print(y: Y, root: Path, schema: _Schema) -> PrintSettings | None:
     if "isbn" in p:
         isbn, problem = isbn13(values["isbn"])
         if problem:
-            schema.report.error(p["isbn"].pos, f"print: isbn {values['isbn']!r} {problem}")
+            schema.report.error(p["isbn"].pos, f"print: isbn {shorten(values['isbn'])} {problem}")
         values["isbn"] = isbn if not problem else None
     if "icc_profile" in p:
         name = values["icc_profile"]
-        target = (root / "book" / name).resolve()
-        if not target.is_relative_to(root) or "\\" in name or Path(name).is_absolute():
-            schema.report.error(p["icc_profile"].pos, f"print: icc_profile {name!r} must be a file inside the book "
-                                "(a path relative to book/)")
+        target = resolved(root / "book" / name)
+        if target is None or not target.is_relative_to(root) or "\\" in name or Path(name).is_absolute():
+            schema.report.error(p["icc_profile"].pos, f"print: icc_profile {shorten(name)} must be a file inside "
+                                "the book (a path relative to book/)")
             values.pop("icc_profile")
-        elif not target.is_file():
-            schema.report.error(p["icc_profile"].pos, f"print: icc_profile book/{name} does not exist")
+        elif not is_file(target):
+            schema.report.error(p["icc_profile"].pos, f"print: icc_profile book/{clip(name)} does not exist")
             values.pop("icc_profile")
     return PrintSettings(**values, pos=getattr(y, "key_pos", y.pos))
 
@@ -324,7 +324,7 @@ def _check_edition_urls(ed: dict[str, Y], name: str, report: Report) -> None:
     for key, allowed in schemes.items():
         if key in ed and not str(ed[key].value).strip().lower().startswith(allowed):
             report.error(ed[key].pos, f"edition {name!r}: {key} must start with {' or '.join(allowed)}, "
-                         f"not {ed[key].value!r}")
+                         f"not {shorten(ed[key].value)}")
 
 
 def _load_topic(path: Path, root: Path, schema: _Schema) -> Topic | None:
@@ -494,7 +494,7 @@ def _parse_chapter(name: str, path: Path, text: str, report: Report, role: str =
                              "opened above; close that first")
             if kind:
                 for key in sorted(set(attrs) - _BLOCK_ATTRS[kind]):
-                    report.error(pos, f"unknown attribute {key!r} on a {kind} block; expected: "
+                    report.error(pos, f"unknown attribute {shorten(key)} on a {kind} block; expected: "
                                  + (", ".join(sorted(_BLOCK_ATTRS[kind])) or "none"))
                 j = i + 1
                 while j < len(lines) and not lines[j].strip():

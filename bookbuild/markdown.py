@@ -15,7 +15,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from .errors import Pos, plural
+from .errors import Pos, clip, plural, shorten
 from .sources import NOT_XML, char_problem
 
 REF_KINDS = ("q", "sec", "fig", "tbl")
@@ -376,7 +376,8 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
                 fatal(i, 0, "error", f"more than {MAX_RAW:,} raw HTML tags and TeX commands in this text: each "
                         "costs pandoc time, and all are removed from the outputs; take them out")
     for i, fmt in kinds.raw_fences:
-        problem(i, 0, "warning", f"raw {{={fmt}}} block is not allowed in book sources; it is removed from every output")
+        problem(i, 0, "warning", f"raw {{={clip(fmt)}}} block is not allowed in book sources; it is removed from every "
+                "output")
     # images are looked for in code too (pandoc might not read it as code); trusted fences aside
     image_lines = ["" if t else line for line, t in zip(lines, kinds.trusted)]
 
@@ -394,7 +395,7 @@ def scan(text: str, origin: Pos, *, in_field: str | None = None, starts_block: b
     unclosed = _unclosed_raw(clean, kinds.code) if in_field and kinds.unclosed_raw is not None else None
     if unclosed is not None:
         line, what = unclosed[0], unclosed[1]
-        problem(line, 0, "error", f"raw HTML {what!r} opened here is never closed in this {in_field}; "
+        problem(line, 0, "error", f"raw HTML {shorten(what)} opened here is never closed in this {in_field}; "
                 "it would hide the rest of the chapter (write a literal '<' as '&lt;')")
     if hidden:
         severity = "error" if any(s == "error" for _, s in hidden) else "warning"
@@ -484,10 +485,10 @@ def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at
         for m in _LABEL.finditer(clean):
             out.labels.append(Label(m.group(1), m.group(2), at(i, m.start(1) - 1)))
         for m in _RAW_INLINE.finditer(line):
-            problem(i, m.start(), "warning", f"raw {{={m.group(1)}}} text is not allowed in book sources; "
+            problem(i, m.start(), "warning", f"raw {{={clip(m.group(1))}}} text is not allowed in book sources; "
                     "it is removed from every output")
         for m in _EVENT_ATTR.finditer(clean):
-            problem(i, m.start(1), "warning", f"event handler attribute {m.group(1)}= is not allowed in book "
+            problem(i, m.start(1), "warning", f"event handler attribute {clip(m.group(1))}= is not allowed in book "
                     "sources; it is removed from every output")
         for m in _JINJA.finditer(clean):
             problem(i, m.start(), "warning", f"{m.group(0)[:40]!r} is printed as written: book text is never "
@@ -506,7 +507,7 @@ def _scan_line(line: str, spans: str, clean: str, i: int, problem, out: Scan, at
         for m in _TEX.finditer(clean):
             if m.start() and clean[m.start() - 1] == "\\":
                 continue  # `\\` then a letter: an escaped backslash
-            problem(i, m.start(), "warning", f"raw TeX \\{m.group(1)} is not allowed in book sources; it is "
+            problem(i, m.start(), "warning", f"raw TeX \\{clip(m.group(1))} is not allowed in book sources; it is "
                     "removed from every output (no file is read): write math between $...$, or escape the backslash")
 
 
@@ -514,7 +515,7 @@ def _scan_html(spans: str, i: int, problem) -> None:
     for m in _TAG.finditer(spans):
         if m.group(1) or m.group(0) == "<!--":
             continue  # the opening tag is reported; a comment is an author's note, removed like any raw HTML
-        tag = f"<{m.group(2).lower()}>"
+        tag = f"<{clip(m.group(2).lower())}>"
         problem(i, m.start(), "warning", f"raw HTML {tag} is not allowed in book sources; "
                 "it is removed from every output")
     for m in _AUTOLINK.finditer(spans):
@@ -620,7 +621,7 @@ def _check_target(url: str, pos: Pos, out: Scan, add) -> None:
     ref = _REF.match(url)
     if ref:
         add(pos, "error", f"link to {url[:64]!r}: a reference is not a link target; write @{ref.group(1)}:"
-            f"{ref.group(2)} in the text, which becomes a link")
+            f"{clip(ref.group(2))} in the text, which becomes a link")
         return
     add(pos, "error", f"link to {url[:64]!r}: the outputs hold no such file; link to a web address (https://...), "
         "or refer to a place in the book with @sec:id or @q:id")
@@ -689,7 +690,7 @@ def _check_joined_labels(lines: list[str], clean: list[str], code: list[bool], p
         heading = _HEADING.match(line)
         if label is None or not (heading or _FIGURE_LINE.match(line)):
             continue
-        what, name = ("heading" if heading else "figure"), f"{{#{label.group(1)}:{label.group(2)}}}"
+        what, name = ("heading" if heading else "figure"), f"{{#{label.group(1)}:{clip(label.group(2))}}}"
         if i > 0 and joins(i - 1):
             above = ("the ':::' above closes no div, so pandoc reads it as text and joins this line to it"
                      if i - 1 in stray else f"pandoc joins this line to the text above it (a {what} needs a blank "
@@ -783,15 +784,15 @@ def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field:
             for m in _TEX_GROUP.finditer(text):
                 if not _group_closes(text, m.start(2), m.group(2)):
                     problem(*where(first, text, m.start()), "error",
-                            f"raw TeX \\{m.group(1)} opens a '{m.group(2)}' group that does not close within "
+                            f"raw TeX \\{clip(m.group(1))} opens a '{m.group(2)}' group that does not close within "
                             f"{MAX_TAG_SPAN} characters: pandoc would search the rest of the chapter for its end; "
                             "close it, or escape the backslash")
                     break
             for m in _TEX_BEGIN.finditer(text):
                 if whole.find(f"\\end{{{m.group(1)}}}", offsets[first] + m.end()) < 0:
                     problem(*where(first, text, m.start()), "error",
-                            f"raw TeX \\begin{{{m.group(1)}}} has no \\end{{{m.group(1)}}} after it: pandoc would "
-                            "search the rest of the chapter for it; close it, or escape the backslash")
+                            f"raw TeX \\begin{{{clip(m.group(1))}}} has no \\end{{{clip(m.group(1))}}} after it: pandoc "
+                            "would search the rest of the chapter for it; close it, or escape the backslash")
                     break
 
 

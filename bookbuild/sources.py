@@ -100,6 +100,14 @@ def read_text(path: Path, report: Report, root: Path | None = None) -> str | Non
     return text
 
 
+def is_file(path: Path) -> bool:
+    """Whether `path` is a file; False for a name the file system cannot even look up (too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def resolved(path: Path) -> Path | None:
     """`path` with every symbolic link followed; None for a link loop or an impossible name."""
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import Pos, Report, close_match, did_you_mean, shorten
 from .markdown import ImageRef, Scan, is_remote, scan
 from .model import Book, Edition, Question, Text, select_questions
-from .sources import MAX_BYTES, read_text, resolved
+from .sources import MAX_BYTES, is_file as _is_file, read_text, resolved
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
@@ -237,7 +237,7 @@ def validate(book: Book, editions: list[Edition]) -> Report:
     for topic in book.topics.values():
         for r in topic.resources:
             if not r.url.startswith(("https://", "http://")):
-                report.error(r.pos, f"resource URL {r.url!r} must start with https:// or http://")
+                report.error(r.pos, f"resource URL {shorten(r.url)} must start with https:// or http://")
 
     for chapter in book.chapters:
         add_scan(Text(chapter.text, chapter.pos), chapter.path, None, chapter.file)
@@ -259,14 +259,15 @@ def validate(book: Book, editions: list[Edition]) -> Report:
                 if ref.target not in questions:
                     tail = unread.question(ref.target)
                     if tail is not None:
-                        report.error(ref.pos, f"reference @q:{ref.target}: no question has the id {ref.target!r}"
+                        report.error(ref.pos, f"reference @q:{shorten(ref.target)[1:-1]}: no question has the id {shorten(ref.target)}"
                                      + (tail or did_you_mean(ref.target, questions)))
             elif (ref.kind, ref.target) not in labels:
                 tail = unread.label(ref.kind, ref.target)
                 if tail is not None:
                     same_kind = [f"@{kind}:{name}" for kind, name in labels if kind == ref.kind]
-                    report.error(ref.pos, f"reference @{ref.kind}:{ref.target}: no {_KIND_NAMES[ref.kind]} "
-                                 f"is labelled {{#{ref.kind}:{ref.target}}}"
+                    target = shorten(ref.target)[1:-1]
+                    report.error(ref.pos, f"reference @{ref.kind}:{target}: no {_KIND_NAMES[ref.kind]} "
+                                 f"is labelled {{#{ref.kind}:{target}}}"
                                  + (tail or did_you_mean(f"@{ref.kind}:{ref.target}", same_kind)))
     _check_images(scans, root, report)
     if book.meta.print is not None and any(e.name == "print" for e in editions):
@@ -476,7 +477,7 @@ def _check_placement(book: Book, report: Report, unread: "_NotLoaded") -> None:
                 if iid not in book.interviews:
                     tail = unread.interview(str(iid))
                     if tail is not None:
-                        report.error(block.pos, f"unknown interview {iid!r}; interviews are: "
+                        report.error(block.pos, f"unknown interview {shorten(iid)}; interviews are: "
                                      + (", ".join(sorted(book.interviews)) or "none (no questions/interviews.yaml)")
                                      + (tail or did_you_mean(str(iid), book.interviews)))
                 elif iid in interviews_placed:
@@ -644,14 +645,6 @@ def _topic_file_exists(book: Book, topic_id: str) -> bool:
     return any(_is_file(book.root / "questions" / f"{topic_id}{suffix}") for suffix in (".yaml", ".yml"))
 
 
-def _is_file(path: Path) -> bool:
-    """Whether `path` is a file; False for a name the file system cannot even look up (too long)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
-
-
 def _check_interviews(book: Book, report: Report, unread: "_NotLoaded") -> None:
     questions = book.questions
     for interview in book.interviews.values():
@@ -661,10 +654,10 @@ def _check_interviews(book: Book, report: Report, unread: "_NotLoaded") -> None:
                 if qid not in questions:
                     tail = unread.question(qid)
                     if tail is not None:
-                        report.error(pos, f"interview {interview.id!r} names unknown question {qid!r}"
+                        report.error(pos, f"interview {interview.id!r} names unknown question {shorten(qid)}"
                                      + (tail or did_you_mean(qid, questions)))
                 elif qid in used:
-                    report.error(pos, f"interview {interview.id!r} names question {qid!r} twice")
+                    report.error(pos, f"interview {interview.id!r} names question {shorten(qid)} twice")
                 used[qid] = pos
         if not interview.rounds:
             report.error(interview.pos, f"interview {interview.id!r} has no rounds")
@@ -675,7 +668,7 @@ def _check_editions(book: Book, editions: list[Edition], report: Report) -> None
     for edition in editions:
         for name in edition.chapters or ():
             if name not in names:
-                report.error(edition.pos or book.meta.pos, f"edition {edition.name!r} names chapter {name!r}, "
+                report.error(edition.pos or book.meta.pos, f"edition {edition.name!r} names chapter {shorten(name)}, "
                              "which book.yaml does not list" + did_you_mean(name, sorted(names)))
     printing = [e.name for e in editions if e.answers != "none"]
     for topic in book.topics.values():

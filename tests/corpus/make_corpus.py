@@ -613,6 +613,24 @@ CASES = [
         "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("::: {#q-{{ q.id }} .question}", "::: question")}, 1, [
         "templates/questions.md.j2:1:1: error: the template writes no anchor {#q-first} for question 'first' (and 1 "
         "more): each question needs one, where references to it lead; write ::: {#q-{{ q.id }} .question} around it"]),
+    # values of 10,000 characters: each message quotes the start of one
+    Case("108-long-values-shortened", {
+        **chapter("See @q:" + "q" * 10_000 + ".\n\nAnd \\" + "T" * 10_000 + ".\n"),
+        **topic("    difficulty: easy\n", "    difficulty: " + "e" * 10_000 + "\n    ? " + "k" * 10_000 + "\n    : x\n"),
+        "book/book.yaml": BOOK_YAML.replace("{answers: appendix}", "{answers: appendix, url: " + "u" * 10_000 + "}")}, 1, [
+        "book/book.yaml:9:37: error: edition 'release': url must start with https:// or http://, not "
+        "'" + "u" * 60 + "...'",
+        "book/chapters/intro.md:10:5: error: reference @q:" + "q" * 60 + "...: "
+        "no question has the id '" + "q" * 60 + "...'",
+        "book/chapters/intro.md:12:5: warning: raw TeX \\" + "T" * 60 + "... "
+        "is not allowed in book sources; ...",
+        "questions/topic.yaml:4:17: error: difficulty '" + "e" * 60 + "...' "
+        "is not one of easy, medium, hard",
+        "questions/topic.yaml:5:7: error: unknown key '" + "k" * 60 + "...' "
+        "in a question; ..."]),
+    Case("109-print-profile-name-too-long", {
+        "book/book.yaml": BOOK_YAML + "print:\n  icc_profile: " + "p" * 300 + ".icc\n"}, 1, [
+        "book/book.yaml:11:16: error: print: icc_profile book/" + "p" * 60 + "... does not exist"]),
 ]
 
 
