@@ -108,6 +108,18 @@ class Report:
         return out
 
 
+class Located(str):
+    """A message that knows the place it is about (`pos`), as a builder's warnings do: the build
+    reports it there (else at book.yaml)."""
+
+    pos: Pos
+
+    def __new__(cls, message: str, pos: Pos) -> "Located":
+        located = super().__new__(cls, message)
+        located.pos = pos
+        return located
+
+
 class BookError(Exception):
     """A problem in the book or in what the user asked for: reported, never a traceback."""
 

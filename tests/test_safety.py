@@ -301,3 +301,33 @@ def test_check_takes_long_chapters_of_ordinary_text():
     from bookbuild.markdown import scan
     text = "Some *emphasis*, x^2^, H~2~O, [a link](https://e.org) [1], x < y, *one left open, the '90s.\n\n" * 22000
     assert [p for p in scan(text, Pos("x.md")).problems if p[1] == "error"] == []
+
+
+def test_pdf_warnings_name_the_image_and_its_line(tmp_path):
+    """What WeasyPrint says of an image names its file, not the data: URI the PDF embeds it as, and
+    knows the line that shows it (errors.Located): in its question's text, else its chapter."""
+    import shutil
+
+    import panflute as pf
+
+    from bookbuild.builders.pdf import Places, embed_images, layout_message
+    from bookbuild.load import load_book
+    root = tmp_path / "book"
+    shutil.copytree(ROOT / "tests" / "corpus" / "110-pdf-warning-at-its-source", root)
+    book, _ = load_book(root)
+    image = pf.Image(pf.Str("Styled."), url="book/images/style.svg")
+    question = pf.Div(pf.Para(pf.Image(url="book/images/dot.svg")), attributes={"data-qid": "first"})
+    doc = pf.Doc(pf.Header(pf.Str("Introduction"), level=2, attributes={"data-file": "intro.md"}),
+                 pf.Para(image), question)
+    found: dict = {}
+    embed_images(doc, root, Places(book), found)
+    assert image.url.startswith("data:image/svg+xml;base64,")
+    message = layout_message(f"Failed to load image at '{image.url}': ", found)
+    assert message == "PDF layout: Failed to load image at 'book/images/style.svg'"
+    assert (message.pos.path, message.pos.line, message.pos.col) == (str(root / "book/chapters/intro.md"), 10, 36)
+    # the dot is in no question's text: its chapter shows it (at line 5)
+    [dot] = [where for url, where in found.values() if url == "book/images/dot.svg"]
+    assert dot.line == 5
+    other = layout_message("Failed to load image at 'data:image/png;base64," + "A" * 10_000 + "': broken", found)
+    assert other == "PDF layout: Failed to load image at 'data:image/png;base64," + "A" * 18 + "...': broken"
+    assert not hasattr(other, "pos")

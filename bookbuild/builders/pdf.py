@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import mimetypes
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import panflute as pf
 
+from ..errors import Located, Pos, clip, shorten
 from ..formulas import math_image, reuse_svg_drawings, use_cache
 from ..interior import MAX_PAGES, Paperback, binding_margin, cmyk_css, print_html
 from ..output import give_back_memory, temp_beside, write_atomic
@@ -38,9 +40,54 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
-    """Replace every Math element by an SVG image (WeasyPrint renders no MathML)."""
+class Places:
+    """Where the elements of a book's document were written, for the messages about them. Given
+    every element in document order, parents first (as `rewrite` goes), it knows the chapter it
+    is in; an element inside a question's div (data-qid) is in that question's text."""
+
+    def __init__(self, book):
+        self.book, self.chapter = book, None
+        self.chapters = {c.file: c for c in book.chapters}
+
+    def visit(self, elem: pf.Element) -> None:
+        if isinstance(elem, pf.Header) and "data-file" in elem.attributes:
+            self.chapter = self.chapters.get(elem.attributes["data-file"], self.chapter)
+
+    def of(self, elem: pf.Element, needle: str) -> Pos:
+        """Where `needle` (what the source says of `elem`: a file name, a formula) is written:
+        in its question's fields, else its chapter; else the chapter's start (or book.yaml)."""
+        parent = elem.parent
+        while parent is not None and not isinstance(parent, pf.Doc):
+            question = self.book.questions.get(parent.attributes.get("data-qid", "")) \
+                if isinstance(parent, pf.Div) else None
+            if question is not None:
+                for _, text in question.texts():
+                    found = _find(text.value, needle, text.pos)
+                    if found is not None:
+                        return found
+                break
+            parent = parent.parent
+        if self.chapter is None:
+            return self.book.meta.pos
+        return _find(self.chapter.text, needle, self.chapter.pos) or self.chapter.pos
+
+
+def _find(text: str, needle: str, origin: Pos) -> Pos | None:
+    """The place of `needle` in `text`, which starts at `origin` (a field's lines indented as its
+    first), or None."""
+    at = text.find(needle) if needle else -1
+    if at < 0:
+        return None
+    line = text.count("\n", 0, at)
+    return Pos(origin.path, origin.line + line, origin.col + at - (text.rfind("\n", 0, at) + 1))
+
+
+def typeset_math(doc: pf.Doc, problems: list[str], places: Places | None = None) -> None:
+    """Replace every Math element by an SVG image (WeasyPrint renders no MathML); `places`: where
+    the formulas are, for the problems."""
     def action(elem):
+        if places is not None:
+            places.visit(elem)
         if not isinstance(elem, pf.Math):
             return None
         display = elem.format == "DisplayMath"
@@ -54,7 +101,8 @@ def typeset_math(doc: pf.Doc, problems: list[str]) -> None:
             # bracket in display style; the text style is right, and the image is still centred
             rendered = math_image(elem.text, False)
         if rendered is None:
-            problems.append(f"cannot typeset the formula {elem.text!r}; it is printed as code")
+            message = f"cannot typeset the formula {shorten(elem.text)}; it is printed as code"
+            problems.append(message if places is None else Located(message, places.of(elem, elem.text)))
             return pf.Code(elem.text, classes=["math-source"])
         uri, width, height, depth = rendered
         cls = "math display" if display else "math"
@@ -75,12 +123,42 @@ def data_uri(url: str, root: Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def embed_images(doc: pf.Doc, root: Path) -> None:
-    """Images as data: URIs: no file access from WeasyPrint, and the same bytes wherever the book is."""
+def embed_images(doc: pf.Doc, root: Path, places: Places | None = None,
+                 found: dict[str, tuple[str, Pos]] | None = None) -> None:
+    """Images as data: URIs: no file access from WeasyPrint, and the same bytes wherever the book is.
+    With `places`, `found` gets each image's file and where the book shows it, by its URI's digest
+    (for what WeasyPrint says about an image, which names it by its URI)."""
     def action(elem):
+        if places is not None:
+            places.visit(elem)
         if isinstance(elem, pf.Image):
-            elem.url = data_uri(elem.url, root)
+            url, elem.url = elem.url, data_uri(elem.url, root)
+            if places is not None and found is not None:
+                found.setdefault(_digest(elem.url), (url, places.of(elem, Path(url).name)))
     rewrite(doc, action)
+
+
+def _digest(uri: str) -> str:
+    return hashlib.blake2b(uri.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+_DATA_URI = re.compile(r"data:[^\s'\"()<>]*")
+
+
+def layout_message(message: str, images: dict[str, tuple[str, Pos]]) -> str:
+    """What WeasyPrint said, as a warning: a data: URI it quotes cut short (an image's is its file),
+    at the place the book shows the image when it names one (a Located message)."""
+    pos = None
+
+    def short(m: re.Match) -> str:
+        nonlocal pos
+        known = images.get(_digest(m.group(0)))
+        if known is None:
+            return clip(m.group(0), 40)
+        pos = pos or known[1]
+        return known[0]
+    text = "PDF layout: " + _DATA_URI.sub(short, message).rstrip(": ")  # "...at 'x': " gives no reason
+    return Located(text, pos) if pos is not None else text
 
 
 def footnotes_in_margin(doc: pf.Doc) -> None:
@@ -208,11 +286,12 @@ class PdfBuilder(Builder):
         paper = Paperback.of(ctx.book, self.proof) if is_print(ctx) else None
         doc = ctx.document()
         problems: list[str] = []
+        images: dict[str, tuple[str, Pos]] = {}
         use_cache(root)
         footnotes_in_margin(doc)
         mark_short_blocks(doc)
-        typeset_math(doc, problems)
-        embed_images(doc, root)
+        typeset_math(doc, problems, Places(ctx.book))
+        embed_images(doc, root, Places(ctx.book), images)
         mark_front_matter(doc)
         pieces = mark_pieces(doc)
         payload, doc = dump(doc), None  # the builders run side by side: hold one copy, not two
@@ -253,7 +332,7 @@ class PdfBuilder(Builder):
         write_atomic(pagemap_path, json.dumps(pagemap, indent=1) + "\n")
         _remember_pages(root, target, page_map)
         # WeasyPrint also reports CSS it ignores (pandoc's highlighting CSS has some): not the author's concern
-        self.warnings = problems + sorted({f"PDF layout: {m}" for m in messages if not m.startswith("Ignored")})
+        self.warnings = problems + sorted({layout_message(m, images) for m in messages if not m.startswith("Ignored")})
         return [target, pagemap_path]
 
     def _serial(self, ctx: BuildContext, html: str, css: str, tmp: Path, paper: Paperback | None = None

@@ -631,6 +631,13 @@ CASES = [
     Case("109-print-profile-name-too-long", {
         "book/book.yaml": BOOK_YAML + "print:\n  icc_profile: " + "p" * 300 + ".icc\n"}, 1, [
         "book/book.yaml:11:16: error: print: icc_profile book/" + "p" * 60 + "... does not exist"]),
+    # an SVG that WeasyPrint cannot load (check has no reason to refuse it): the PDF's warning names the
+    # image's file and the line that shows it, not the data: URI the PDF embeds it as, at book.yaml:1:1
+    Case("110-pdf-warning-at-its-source", {
+        **chapter("A styled dot: ![Styled.](../images/style.svg)\n"),
+        "book/images/style.svg": '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(/etc/passwd);</style>'
+                                 '<circle r="5"/></svg>\n'}, 0, [
+        "book/chapters/intro.md:10:36: warning: PDF layout: Failed to load image at 'book/images/style.svg'"]),
 ]
 
 
