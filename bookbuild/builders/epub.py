@@ -1,11 +1,12 @@
-"""The EPUB 3 edition, split into one file per chapter, with a cover and pop-up answers."""
+"""The EPUB 3 edition, split into one file per chapter, with a cover and pop-up answers; after an
+edit pandoc writes only the chapter files that changed (epub_pages.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 
 import panflute as pf
@@ -17,7 +18,12 @@ from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..tree import change_image_urls, rewrite
 from .base import BuildContext, Builder, chapters_at_top, dump
+from .epub_pages import CHAPTER_FILE, Entries, book_blocks, book_json, cut, plan, put_back, read_epub, write_epub
+from .html_pages import blocks_for_pandoc
 from .pdf import data_uri, embed_images
+
+# what every pandoc run for the EPUB is told (with the output, CSS, cover and rights of the build)
+PANDOC_ARGS = ["-f", "json", "-t", "epub3", "--split-level=2", "--toc", "--toc-depth=2", "--mathml"]
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
 COVER_IMAGES = ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg")
@@ -133,7 +139,6 @@ def answers_as_notes(doc: pf.Doc) -> None:
 
 # A chapter file's place in the book, from the classes of the section it holds: front matter, the
 # back matter (the appendices, their heading, the answers), or else the body (parts and chapters).
-_FILE = re.compile(r'^EPUB/text/ch[0-9]+\.xhtml$')
 _BODY = re.compile(r'<body epub:type="bodymatter">(\s*<section id="[^"]*" class="([^"]*)")')
 _LANDMARKS = re.compile(r'(<nav epub:type="landmarks"[^>]*>.*?)(\s*</ol>\s*</nav>)', re.S)
 LANDMARKS = (("frontmatter", "Front Matter"), ("bodymatter", "Start of Content"), ("backmatter", "Back Matter"))
@@ -147,20 +152,16 @@ def _matter(classes: set[str]) -> str:
     return "bodymatter"
 
 
-def book_matters(path: Path) -> dict[str, str]:
+def book_matters(entries: Entries) -> dict[str, str]:
     """Mark the front, body and back matter, which pandoc does not tell apart (every chapter file's
     body says bodymatter, and nav.xhtml's landmarks are the title page, cover and contents only):
     each chapter file's `<body epub:type>` says which it belongs to, and the landmarks point at the
     first file of each (the back matter starts at the appendices' own heading in a book with parts,
-    else at the first appendix, else at the answers). The EPUB is written again with the same
-    entries in the same order, dates and compression: as reproducible as pandoc's.
-    The first file of each matter, as `{epub:type: href from nav.xhtml}`."""
-    with zipfile.ZipFile(path) as z:
-        entries = [(info, z.read(info)) for info in z.infolist()]
+    else at the first appendix, else at the answers). Changes the EPUB's entries (`read_epub`) in
+    place. The first file of each matter, as `{epub:type: href from nav.xhtml}`."""
     first: dict[str, str] = {}
-    out = []
-    for info, data in entries:
-        if _FILE.match(info.filename):
+    for at, (info, data) in enumerate(entries):
+        if CHAPTER_FILE.match(info.filename):
             text = data.decode("utf-8")
             m = _BODY.search(text)
             if m:
@@ -168,22 +169,15 @@ def book_matters(path: Path) -> dict[str, str]:
                 first.setdefault(matter, info.filename.removeprefix("EPUB/"))
                 if matter != "bodymatter":
                     text = text[:m.start()] + f'<body epub:type="{matter}">' + m.group(1) + text[m.end():]
-                    data = text.encode("utf-8")
-        out.append((info, data))
+                    entries[at] = (info, text.encode("utf-8"))
     marks = "".join(f'\n    <li>\n      <a href="{first[kind]}" epub:type="{kind}">{label}</a>\n    </li>'
                     for kind, label in LANDMARKS if kind in first)
-    for at, (info, data) in enumerate(out):
+    for at, (info, data) in enumerate(entries):
         if info.filename == "EPUB/nav.xhtml":
             text, found = _LANDMARKS.subn(lambda m: m.group(1) + marks + m.group(2), data.decode("utf-8"), count=1)
             if not found:
                 raise RuntimeError("pandoc's nav.xhtml has no landmarks list to add to")
-            out[at] = (info, text.encode("utf-8"))
-    with zipfile.ZipFile(path, "w") as z:
-        for info, data in out:
-            copy = zipfile.ZipInfo(info.filename, info.date_time)
-            copy.compress_type, copy.external_attr, copy.create_system = \
-                info.compress_type, info.external_attr, info.create_system
-            z.writestr(copy, data)
+            entries[at] = (info, text.encode("utf-8"))
     return first
 
 
@@ -211,16 +205,34 @@ class EpubBuilder(Builder):
             give_back_memory()
         else:  # nothing else changes: the book's JSON as it is, without loading it
             payload = change_image_urls(ctx.doc_json, lambda url: data_uri(url, root))
+        # a chapter whose file is known is cut down for pandoc and its file put back (epub_pages.py)
+        parts = book_blocks(payload) if ctx.cache is not None else None
+        pages = cut(parts[1]) if parts is not None else None
+        cut_down = False
+        if pages is not None:
+            head, payload = parts[0], None  # the book is held as its pages' blocks from here
+            plan(pages, ctx.cache, json.dumps([*PANDOC_ARGS, ctx.book.meta.language]))
+            cut_down = any(page.body is not None for page in pages)
+            payload = book_json(head, blocks_for_pandoc(pages) if cut_down else parts[1])
+        parts = None
         try:
             with tempfile.TemporaryDirectory(prefix="bookbuild-epub-") as scratch:
                 cover = cover_image(ctx, Path(scratch))
+                options = [*PANDOC_ARGS, "-o", str(tmp), f"--css={find_template(root, 'epub.css')}",
+                           f"--epub-cover-image={cover}", f"--resource-path={scratch}",
+                           "-M", f"rights=© {ctx.date.when.year} {ctx.book.meta.author}"]
+                env = {"SOURCE_DATE_EPOCH": str(ctx.date.epoch)}
                 ctx.wait_for_pandoc()
-                run_pandoc(["-f", "json", "-t", "epub3", "-o", str(tmp), "--split-level=2", "--toc",
-                            "--toc-depth=2", "--mathml", f"--css={find_template(root, 'epub.css')}",
-                            f"--epub-cover-image={cover}", f"--resource-path={scratch}",
-                            "-M", f"rights=© {ctx.date.when.year} {ctx.book.meta.author}"],
-                           payload, cwd=scratch, env={"SOURCE_DATE_EPOCH": str(ctx.date.epoch)})
-            book_matters(tmp)
+                run_pandoc(options, payload, cwd=scratch, env=env)
+                entries = read_epub(tmp)
+                if pages is not None and not put_back(entries, pages, ctx.cache) and cut_down:
+                    # not cut as planned: pandoc writes every file
+                    run_pandoc(options, book_json(head, [block for page in pages for block in page.blocks]),
+                               cwd=scratch, env=env)
+                    entries = read_epub(tmp)
+            del payload
+            book_matters(entries)
+            write_epub(tmp, entries)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

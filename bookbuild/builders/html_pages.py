@@ -12,6 +12,9 @@ One answer edited: pandoc writes one page in full instead of fifty. The pages ar
 byte for byte, as a run over the whole book gives (tests/test_html_site.py); a book this plan
 does not fit (text before the first heading, a page-starting heading inside a block, a template
 without the body marks) is written whole, every time.
+
+The EPUB's chapter files are cut the same way (epub_pages.py, with keys of its own): `cut_blocks`,
+`page_ids`, `anchors` and `blocks_for_pandoc` serve both.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ..tree import block_json
 
 SPLIT_LEVEL = 2  # --split-level: a heading of this level or above starts a page
 BODY_START, BODY_END = "<!--bookbuild:body-->\n", "<!--bookbuild:/body-->\n"
-_HEADING = re.compile(r'\{"t": "Header", "c": \[([0-9]+), ')
+HEADING = re.compile(r'\{"t": "Header", "c": \[([0-9]+), ')
 _RAW_ID = re.compile(r"""<[a-zA-Z][^>]*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 
 
@@ -39,6 +42,7 @@ class Page:
     headings: list[str]  # its top-level headings as pandoc JSON
     whole: bool = False  # always given to pandoc whole (it has a heading inside a block)
     ids: list[str] | None = None  # every id in it that pandoc links to
+    stand_in: list[str] | None = None  # what pandoc is given instead of its blocks when its body is known
     key: str = ""  # its body in the cache
     body: str | None = None  # from the cache
 
@@ -51,32 +55,42 @@ def marked(template: Path) -> bool:
 
 def cut(doc: pf.Doc) -> list[Page] | None:
     """The book's pages as pandoc's writer makes them, or None when the book is not cut simply."""
+    return cut_blocks([block_json(block) for block in doc.content.list])
+
+
+def cut_blocks(blocks: list[str]) -> list[Page] | None:
+    """`cut` for the book's blocks as pandoc JSON, each as `block_json` writes it."""
     pages: list[Page] = []
-    for block in doc.content.list:
-        text = block_json(block)
-        starts = isinstance(block, pf.Header) and block.level <= SPLIT_LEVEL
+    for text in blocks:
+        header = text.startswith('{"t": "Header", ')
+        starts = False
+        if header:
+            top, (ident, _, _), _ = json.loads(text)["c"]
+            starts = top <= SPLIT_LEVEL
         if starts:
-            if not block.identifier or "/" in block.identifier or "\\" in block.identifier:
+            if not ident or "/" in ident or "\\" in ident:
                 return None
-            pages.append(Page(block.identifier, [], []))
+            pages.append(Page(ident, [], []))
         elif not pages:
             return None  # text before the first heading: pandoc's own preamble page
-        levels = [int(m.group(1)) for m in _HEADING.finditer(text)]
+        levels = [int(m.group(1)) for m in HEADING.finditer(text)]
         if sum(1 for level in levels if level <= SPLIT_LEVEL) != int(starts):
             return None  # a heading that starts a page inside another block: pandoc cuts there too
-        if len(levels) != isinstance(block, pf.Header):
+        if len(levels) != header:
             # a heading inside a block: in the contents and numbered as pandoc sees fit, so
             # this page is always given whole
             pages[-1].whole = True
         pages[-1].blocks.append(text)
-        if isinstance(block, pf.Header):
+        if header:
             pages[-1].headings.append(text)
     return pages
 
 
-def _ids(blocks_json: list[str]) -> list[str]:
+def page_ids(blocks_json: list[str], links: list[str] | None = None) -> list[str]:
     """Every id pandoc's writer sees in these blocks (its chunk link map: divs, headings, tables,
-    spans, links, images, and the id attributes of raw HTML), in order."""
+    spans, links, images, and the id attributes of raw HTML), in order. The EPUB writer's map of
+    ids to chapter files takes the same (checked on pandoc 3.9: neither takes the ids of code
+    blocks and figures). `links`: where to add the target of every link to `#id`, in order."""
     ids: list[str] = []
 
     def visit(node):
@@ -91,10 +105,17 @@ def _ids(blocks_json: list[str]) -> list[str]:
                 ids.append(content[1][0])
             elif kind in ("RawBlock", "RawInline") and content[0] in ("html", "html4", "html5"):
                 ids.extend(next(g for g in m.groups() if g is not None) for m in _RAW_ID.finditer(content[1]))
+            if kind == "Link" and links is not None and content[2][0].startswith("#"):
+                links.append(content[2][0][1:])
             if content is not None and not isinstance(content, str):
                 visit(content)
     visit([json.loads(text) for text in blocks_json])
     return ids
+
+
+def anchors(ids: list[str]) -> list[str]:
+    """An empty div for each id, as pandoc JSON: where pandoc's writers find the id's page."""
+    return ['{"t": "Div", "c": [[%s, [], []], []]}' % json.dumps(ident, ensure_ascii=False) for ident in ids]
 
 
 def plan(pages: list[Page], store, setting: str) -> str:
@@ -108,10 +129,11 @@ def plan(pages: list[Page], store, setting: str) -> str:
         known = store.get(ids_key)
         ids = json.loads(known) if known is not None else None
         if ids is None:
-            ids = _ids(page.blocks)
+            ids = page_ids(page.blocks)
             store.put(ids_key, json.dumps(ids))
         outline.append((page.headings, ids))
         page.ids, page.key = ids, content
+        page.stand_in = [*page.headings, *anchors(ids)]
     structure = digest(code_digest(), setting, json.dumps(outline))
     for page in pages:
         page.key = digest("html-page-body", structure, page.key)
@@ -120,15 +142,10 @@ def plan(pages: list[Page], store, setting: str) -> str:
 
 
 def blocks_for_pandoc(pages: list[Page]) -> list[str]:
-    """The book's blocks, each page whose body is known cut down to its headings and anchors."""
+    """The book's blocks, each page whose body is known cut down to its stand-in."""
     out: list[str] = []
     for page in pages:
-        if page.body is None:
-            out.extend(page.blocks)
-        else:
-            out.extend(page.headings)
-            out.extend('{"t": "Div", "c": [[%s, [], []], []]}' % json.dumps(ident, ensure_ascii=False)
-                       for ident in page.ids or ())
+        out.extend(page.blocks if page.body is None else page.stand_in)
     return out
 
 
