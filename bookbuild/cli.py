@@ -107,7 +107,7 @@ def build(root, edition, formats, answers, page_size, pdf_variant, since, mark_s
                            proof=proof)
     if _replay_if_up_to_date(options):
         return
-    from .draft import NotADraft
+    from .errors import NotADraft
     from .pipeline import build as run_build
 
     try:

@@ -149,10 +149,6 @@ def changes_markdown(changes: Changes, labels: dict, stamp_text: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-class NotADraft(BookError):
-    """`--mark-sent` given for an edition that is not a draft: a malformed command line."""
-
-
 DRAFTS = Path("book") / "drafts"  # the mailed drafts' records, relative to the book root
 _VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,99}")
 

@@ -129,6 +129,10 @@ class BookError(Exception):
         self.report = report or Report()
 
 
+class NotADraft(BookError):
+    """`--mark-sent` given for an edition that is not a draft: a malformed command line."""
+
+
 def file_pos(path: Path | str) -> Pos:
     return Pos(str(path), 1, 1)
 

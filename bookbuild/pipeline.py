@@ -15,19 +15,15 @@ import panflute as pf
 from bookbuild.filters import answers, number, sanitize, subset, xref
 from bookbuild.filters import draft as draft_furniture
 
-from . import draft as drafting
 from . import stamp
-from .options import BuildOptions
 from .assemble import assemble, check_templates
-from .builders.base import BuildContext, dump
-from .builders.epub import COVER_IMAGES
-from .builders.pdf import EarlyWorkers, wants_parallel
+from .builders.base import COVER_IMAGES, BuildContext, dump
 from .cache import FOLDER, Cache, digest, take_warnings, toolchain_digest
 from .dates import BuildDate, build_date
-from .errors import BookError, Pos, Report, did_you_mean
-from .interior import Paperback
+from .errors import BookError, NotADraft, Pos, Report, did_you_mean
 from .load import load_book
 from .model import FORMATS, Book, Edition
+from .options import BuildOptions
 from .output import give_back_memory, remove_scratch, write_atomic
 from .templating import template_dirs
 from .tree import IMAGE_NODE, rewrite, run_filter
@@ -183,9 +179,9 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
         raise BookError("the book has errors", report)
     edition = book.meta.editions[options.edition]
     if options.mark_sent and not edition.watermark:
-        raise drafting.NotADraft(f"--mark-sent records a draft as mailed, and edition {edition.name!r} is not a "
+        raise NotADraft(f"--mark-sent records a draft as mailed, and edition {edition.name!r} is not a "
                                  "draft (it has no watermark in book.yaml): give --edition a draft edition")
-    record = drafting.record_path(book, report) if options.mark_sent else None
+    record = _drafting().record_path(book, report) if options.mark_sent else None
     date = build_date(book.root, book.meta.date)
     result.date_source = date.source
     if options.strict and not date.reproducible:
@@ -214,7 +210,10 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
     cached = cache.get(render_key)
     # the PDF's layout workers start now when the PDF is to be laid out: they import WeasyPrint
     # while this process assembles the book
-    early = EarlyWorkers() if "pdf" in options.formats and wants_parallel(options.pdf_variant) else None
+    early = None
+    if "pdf" in options.formats:
+        from .builders.pdf import EarlyWorkers, wants_parallel
+        early = EarlyWorkers() if wants_parallel(options.pdf_variant) else None
     if "pdf" in options.formats and cached is None:
         _preload("ziamath", "pypdf")
     try:
@@ -240,7 +239,7 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
         images = image_files(doc_json, book.root)
         result.read = [*images.values(), *(c.path for c in book.chapters)]
         key = digest(toolchain, doc_json, image_digest(images), ctx.page_size, ctx.pdf_variant or "",
-                     *([Paperback.of(book, options.proof).setting()] if printing else []))
+                     *([_paperback_setting(book, options.proof)] if printing else []))
         result = _run_builders(options, book, report, result, cache, ctx, key, progress, draft_state, labels, filtered)
         if printing:
             _print_cover(book, date, out_dir, result, report)
@@ -248,6 +247,11 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
     finally:
         if early is not None:
             early.close()
+
+
+def _paperback_setting(book: Book, proof: bool) -> str:
+    from .interior import Paperback
+    return Paperback.of(book, proof).setting()
 
 
 def _print_options(options: BuildOptions, book: Book, printing: bool, report: Report) -> BuildOptions:
@@ -356,6 +360,13 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
     return result
 
 
+def _drafting():
+    """bookbuild.draft, imported by the builds of draft editions alone (a fifth of the pipeline's
+    imports: git, the email's CSS inliner)."""
+    from . import draft
+    return draft
+
+
 @dataclass
 class DraftState:
     """What a draft build knows before rendering: its stamp, its fingerprint and what changed."""
@@ -365,7 +376,7 @@ class DraftState:
     out_dir: Path
     stamp: str
     manifest: dict
-    changes: drafting.Changes
+    changes: "draft.Changes"
     date: BuildDate | None = None
     record: Path | None = None  # --mark-sent: where this draft is recorded as mailed
     notes: list[str] = field(default_factory=list)
@@ -377,6 +388,7 @@ class DraftState:
                 "draft-watermark": watermark, "subtitle": f"{self.edition.watermark}: {self.stamp}"}
 
     def write(self, labels: dict, report: Report) -> list[Path]:
+        drafting = _drafting()
         written = [self.out_dir / "changes.md", self.out_dir / "manifest.json"]
         write_atomic(written[0], drafting.changes_markdown(self.changes, labels, self.stamp))
         if self.edition.url:
@@ -403,6 +415,7 @@ def prepare_draft(book: Book, edition: Edition, date: BuildDate, out_dir: Path, 
                   report: Report | None = None, record: Path | None = None) -> DraftState:
     """The draft's stamp, manifest and changes: compared with the book at `since`, else with the
     draft last marked as sent (book/drafts/); `record`: where to mark this one as sent."""
+    drafting = _drafting()
     version = drafting.stamp(book, date)
     current = drafting.manifest(book, edition, version)
     if since:

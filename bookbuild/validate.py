@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 from functools import cached_property
 from pathlib import Path
 
+from .builders.base import COVER_IMAGES
 from .errors import Pos, Report, close_match, did_you_mean, shorten
 from .markdown import ImageRef, Scan, is_remote, scan
 from .model import Book, Edition, Question, Text, select_questions
@@ -404,8 +405,8 @@ def _check_fragments(book: Book, scans: list[tuple[Scan, Path]], labels: dict, r
 
 
 def _check_cover(book: Book, report: Report) -> None:
-    """The EPUB's cover, when the book has one of its own (builders/epub.py COVER_IMAGES)."""
-    for name in ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg"):
+    """The EPUB's cover, when the book has one of its own."""
+    for name in COVER_IMAGES:
         path = book.root / name
         if _is_file(path):
             target = resolved(path)

@@ -13,6 +13,10 @@ from ..model import Book, Edition
 from ..tree import to_json_text
 
 
+# the EPUB's cover, when the book has one of its own (the build's key reads it too)
+COVER_IMAGES = ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg")
+
+
 @dataclass(frozen=True)
 class BuildContext:
     book: Book

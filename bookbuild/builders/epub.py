@@ -17,7 +17,7 @@ from ..output import give_back_memory, temp_beside
 from ..pandoc import run_pandoc
 from ..templating import find_template
 from ..tree import change_image_urls, rewrite
-from .base import BuildContext, Builder, chapters_at_top, dump
+from .base import COVER_IMAGES, BuildContext, Builder, chapters_at_top, dump
 from .epub_pages import CHAPTER_FILE, Entries, book_blocks, book_json, cut, plan, put_back, read_epub, write_epub
 from .html_pages import blocks_for_pandoc
 from .pdf import data_uri, embed_images
@@ -26,7 +26,6 @@ from .pdf import data_uri, embed_images
 PANDOC_ARGS = ["-f", "json", "-t", "epub3", "--split-level=2", "--toc", "--toc-depth=2", "--mathml"]
 
 # A cover of the book's own, if it has one; else one is drawn from the title.
-COVER_IMAGES = ("book/images/cover.png", "book/images/cover.jpg", "book/images/cover.jpeg")
 COVER_SIZE = (1600, 2560)  # the 1:1.6 portrait most stores ask for
 COVER_FONTS = {
     "bold": ("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",

@@ -220,8 +220,8 @@ class HtmlBuilder(Builder):
                            "-V", f"version={ctx.book.meta.version}", *(["-V", "practice=true"] if questions else [])]
                 ctx.wait_for_pandoc()
                 run_pandoc([*options, "-o", str(fresh)], payload)
-                if pages is not None and not put_back(fresh, pages, ctx.cache):
-                    shutil.rmtree(fresh)  # not cut as planned: pandoc writes every page
+                if pages is not None and not put_back(fresh, pages, ctx.cache) and payload is not whole:
+                    shutil.rmtree(fresh)  # not cut as planned: pandoc writes every page (if it did not)
                     run_pandoc([*options, "-o", str(fresh)], whole)
                 del payload, whole
                 if (Path(stage) / ASSETS).is_dir():
