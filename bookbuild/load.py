@@ -35,6 +35,7 @@ LANGUAGE_RE = re.compile(
     r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?"
     r"|x(?:-[a-z0-9]{1,8})+)", re.I | re.A)
 MAX_LANGUAGE = 63
+FIRST_YEAR = 1601  # pandoc writes no date before it: an EPUB without its date is invalid
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I | re.A)
 
 
@@ -259,11 +260,17 @@ def _load_meta(root: Path, schema: _Schema) -> BookMeta | None:
                                      *(str(ed[k].value) if k in ed else None for k in ("watermark", "feedback", "url")),
                                      pos=getattr(e, "key_pos", e.pos))
     identifier = str(m["identifier"].value) if "identifier" in m else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, slug)}"
-    if identifier.lower().startswith("urn:uuid:") and not UUID_RE.fullmatch(identifier[9:]):
+    if not identifier.strip():
+        report.error(m["identifier"].pos, "identifier is empty: the EPUB needs one (leave the key out and the "
+                     "book gets one made from its slug)")
+    elif identifier.lower().startswith("urn:uuid:") and not UUID_RE.fullmatch(identifier[9:]):
         # EPUB readers (and epubcheck, OPF-085) take what follows urn:uuid: for a UUID
         report.error(m["identifier"].pos, f"identifier {shorten(identifier, 40)} says it is a UUID (urn:uuid:) and "
                      f"{shorten(identifier[9:], 40)} is not one: a UUID is 32 hex digits grouped 8-4-4-4-12, such as "
                      f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, slug)}")
+    if "date" in m and isinstance(m["date"].value, dt.date) and m["date"].value.year < FIRST_YEAR:
+        report.error(m["date"].pos, f"date {m['date'].value.isoformat()} is before {FIRST_YEAR}, the first year "
+                     "an EPUB's date can have (as pandoc writes it)")
     language = str(m["language"].value) if "language" in m else "en"
     if len(language) > MAX_LANGUAGE or not LANGUAGE_RE.fullmatch(language):
         report.error(m["language"].pos, f"language {shorten(language, 40)} is not a BCP 47 language tag "

@@ -638,6 +638,13 @@ CASES = [
         "book/images/style.svg": '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(/etc/passwd);</style>'
                                  '<circle r="5"/></svg>\n'}, 0, [
         "book/chapters/intro.md:10:36: warning: PDF layout: Failed to load image at 'book/images/style.svg'"]),
+    Case("111-identifier-empty-date-too-early", {
+        "book/book.yaml": BOOK_YAML.replace("identifier: urn:uuid:00000000-0000-4000-8000-0000000000c0", "identifier: ''")
+        .replace("date: 2026-01-01", "date: 0001-01-01")}, 1, [
+        "book/book.yaml:3:13: error: identifier is empty: the EPUB needs one (leave the key out and the book gets one "
+        "made from its slug)",
+        "book/book.yaml:4:7: error: date 0001-01-01 is before 1601, the first year an EPUB's date can have (as pandoc "
+        "writes it)"]),
 ]
 
 
