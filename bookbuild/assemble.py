@@ -147,10 +147,11 @@ def expand_chapters(book: Book) -> dict[str, str]:
     return {c.file: expand_chapter(book, c, env, last_block, until) for c in book.chapters}
 
 
-def check_templates(book: Book) -> Report:
+def check_templates(book: Book, expanded: dict[str, str] | None = None) -> Report:
     """Check the book's own template files (no link out of the book, UTF-8 text), compile its
     Jinja templates and render the placement blocks once: a template error, a sandbox refusal or
-    a limit names its file and line."""
+    a limit names its file and line. `expanded`: filled with what they rendered, by chapter file,
+    for `assemble` not to render it again."""
     report = Report()
     check_template_files(book.root, report)
     refused = {d.pos.path for d in report.errors}
@@ -166,12 +167,14 @@ def check_templates(book: Book) -> Report:
     if report.errors:
         return report
     try:
-        expanded = expand_chapters(book)
+        sources = expand_chapters(book)
     except Exception as exc:  # noqa: BLE001
         _report_template(exc, book, report)
         return report
     if (own / "questions.md.j2").is_file():
-        _check_anchors(book, expanded, own / "questions.md.j2", report)
+        _check_anchors(book, sources, own / "questions.md.j2", report)
+    if expanded is not None:
+        expanded.update(sources)
     return report
 
 
@@ -196,9 +199,11 @@ def _report_template(exc: Exception, book: Book, report: Report) -> None:
     report.error(Pos(str(path), line), message)
 
 
-def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "") -> pf.Doc:
-    """The whole book as one pandoc document, before any filter."""
-    sources = expand_chapters(book)
+def assemble(book: Book, date: BuildDate, cache: Cache | None = None, toolchain: str = "",
+             expanded: dict[str, str] | None = None) -> pf.Doc:
+    """The whole book as one pandoc document, before any filter. `expanded`: the chapters with
+    their blocks filled in, when `check_templates` made them."""
+    sources = expanded or expand_chapters(book)
     chapters = {c.file: c for c in book.chapters}
     api = None
     loaded: dict[str, list[pf.Block]] = {}

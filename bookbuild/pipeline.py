@@ -24,6 +24,7 @@ from .errors import BookError, NotADraft, Pos, Report, did_you_mean
 from .load import load_book
 from .model import FORMATS, Book, Edition
 from .options import BuildOptions
+from .scancache import Scans
 from .output import give_back_memory, remove_scratch, write_atomic
 from .templating import template_dirs
 from .tree import IMAGE_NODE, rewrite, run_filter
@@ -43,8 +44,11 @@ class BuildResult:
     date_source: str = ""
 
 
-def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple[Book | None, Report]:
-    """Load and validate a book; the report holds every problem (errors and warnings)."""
+def check(root: Path, edition: str | None = None, strict: bool = False, cache: Cache | None = None,
+          expanded: dict[str, str] | None = None) -> tuple[Book | None, Report]:
+    """Load and validate a book; the report holds every problem (errors and warnings).
+    `cache`: where what was found in each text is kept for the next build (scancache.py);
+    `expanded`: filled with the chapters' Markdown, blocks filled in (see check_templates)."""
     book, report = load_book(root)
     if book is not None:
         if edition is not None and edition not in book.meta.editions:
@@ -53,9 +57,11 @@ def check(root: Path, edition: str | None = None, strict: bool = False) -> tuple
             editions: list[Edition] = []
         else:
             editions = editions_to_check(book, edition)
-        report.extend(validate(book, editions))
+        scans = Scans(cache)
+        report.extend(validate(book, editions, scans))
+        scans.save()
         if not report.errors:
-            report.extend(check_templates(book))
+            report.extend(check_templates(book, expanded))
     return book, (report.strict() if strict else report)
 
 
@@ -172,7 +178,9 @@ def build(options: BuildOptions, progress=None) -> BuildResult:
 
 def _build(options: BuildOptions, progress=None) -> BuildResult:
     result = BuildResult()
-    book, report = check(options.root, options.edition, options.strict)
+    cache = Cache(Path(options.root).resolve())
+    expanded: dict[str, str] = {}
+    book, report = check(options.root, options.edition, options.strict, cache, expanded)
     result.report = report
     result.checked = [str(d) for d in report.sorted()]
     if book is None or report.errors:
@@ -199,7 +207,6 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
         report.error(Pos(str(out_dir)), f"cannot make the output folder: {exc.strerror or exc}")
         raise BookError("the book has errors", report) from None
     remove_scratch(out_dir)
-    cache = Cache(book.root)
     toolchain = toolchain_digest(template_dirs(book.root))
     draft_state = prepare_draft(book, edition, date, out_dir, options.since, report, record) \
         if edition.watermark else None
@@ -229,7 +236,7 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
         if cached is None:
             if early is not None:
                 early.start()
-            filtered.append(filter_edition(assemble(book, date, cache, toolchain), edition, answers, extra))
+            filtered.append(filter_edition(assemble(book, date, cache, toolchain, expanded), edition, answers, extra))
             labels = take_labels(filtered[0])
             doc_json = dump(filtered[0])
             cache.put(render_key, json.dumps([doc_json, labels]))

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .builders.base import COVER_IMAGES
 from .errors import Pos, Report, close_match, did_you_mean, shorten
-from .markdown import ImageRef, Scan, is_remote, scan
+from .markdown import ImageRef, Scan, is_remote
 from .model import Book, Edition, Question, Text, select_questions
+from .scancache import Scans
 from .sources import MAX_BYTES, is_file as _is_file, read_text, resolved
 
 
@@ -202,8 +203,10 @@ def editions_to_check(book: Book, name: str | None) -> list[Edition]:
     return [book.meta.editions[name]]
 
 
-def validate(book: Book, editions: list[Edition]) -> Report:
-    """Every cross-file problem of `book`, for the given editions."""
+def validate(book: Book, editions: list[Edition], scans: Scans | None = None) -> Report:
+    """Every cross-file problem of `book`, for the given editions. `scans`: markdown.scan, with
+    what was found before (scancache.py)."""
+    scan = (scans or Scans()).get
     report = Report()
     root = book.root
     scans: list[tuple[Scan, Path]] = []
