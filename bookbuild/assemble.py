@@ -14,6 +14,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import panflute as pf
 
@@ -24,7 +25,7 @@ from .cache import Cache, digest
 from .dates import BuildDate
 from .errors import BookError, Diagnostic, Pos, Report
 from .model import Book, Chapter, select_questions
-from .markdown import escape_lone_lt
+from .markdown import escape_lone_lt, slow_parts
 from .pandoc import run_pandoc
 from . import templating
 from .templating import check_template_files, markdown_env, render_block, template_problem
@@ -35,9 +36,10 @@ READER = "markdown-yaml_metadata_block"
 _QUESTION_CONTAINERS = {"question", "interview-question", "discarded-question"}
 
 
-def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict, until: float) -> str:
+def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict, until: float,
+                   written: list | None = None) -> str:
     """The chapter's Markdown with its placement blocks filled in by the templates, done by
-    `until` (time.monotonic())."""
+    `until` (time.monotonic()); `written` gets (template, block, text) of each block."""
     lines = chapter.text.split("\n")
     out: list[str] = []
     cursor = 0
@@ -49,20 +51,23 @@ def expand_chapter(book: Book, chapter: Chapter, env, last_block_of_topic: dict,
             topic = book.topics[block.attrs["topic"]]
             questions = select_questions(topic, block.attrs)
             resources = topic.resources if last_block_of_topic.get(topic.id) is block else ()
-            text = render_block(env.get_template("questions.md.j2"), until, _text_size(questions, resources),
+            template = env.get_template("questions.md.j2")
+            text = render_block(template, until, _text_size(questions, resources),
                                 topic=topic, questions=questions, group_level=sub_level, resources=resources)
         elif block.kind == "interview":
             interview = book.interviews[block.attrs["id"]]
             bank = book.questions
             rounds = [{"title": r.title, "questions": [bank[qid] for qid, _ in r.questions]} for r in interview.rounds]
-            text = render_block(env.get_template("interview.md.j2"), until,
-                                _text_size([q for r in rounds for q in r["questions"]]),
+            template = env.get_template("interview.md.j2")
+            text = render_block(template, until, _text_size([q for r in rounds for q in r["questions"]]),
                                 interview={"id": interview.id, "title": interview.title, "rounds": rounds},
                                 total=sum(len(r["questions"]) for r in rounds), round_level=sub_level)
         else:
-            text = render_block(env.get_template("discarded.md.j2"), until,
-                                sum(len(d.prompt.value) + len(d.reason.value) for d in book.discarded),
+            template = env.get_template("discarded.md.j2")
+            text = render_block(template, until, sum(len(d.prompt.value) + len(d.reason.value) for d in book.discarded),
                                 discarded=book.discarded)
+        if written is not None:
+            written.append((template, block, text))
         out.extend(["", text, ""])
     out.extend(lines[cursor:])
     return "\n".join(out)
@@ -135,8 +140,9 @@ def _fix_chapter(doc: pf.Doc, book: Book, chapter: Chapter) -> None:
     rewrite(doc, rebase)
 
 
-def expand_chapters(book: Book) -> dict[str, str]:
-    """Every chapter's Markdown with its placement blocks filled in, by chapter file."""
+def expand_chapters(book: Book, written: list | None = None) -> dict[str, str]:
+    """Every chapter's Markdown with its placement blocks filled in, by chapter file; `written`
+    gets (template, block, text) of each block."""
     env = markdown_env(book.root)
     last_block: dict = {}
     for chapter in book.chapters:
@@ -144,7 +150,7 @@ def expand_chapters(book: Book) -> dict[str, str]:
             if block.kind == "questions":
                 last_block[block.attrs["topic"]] = block
     until = time.monotonic() + templating.MAX_SECONDS  # the book's blocks share the time
-    return {c.file: expand_chapter(book, c, env, last_block, until) for c in book.chapters}
+    return {c.file: expand_chapter(book, c, env, last_block, until, written) for c in book.chapters}
 
 
 def check_templates(book: Book, expanded: dict[str, str] | None = None) -> Report:
@@ -166,16 +172,33 @@ def check_templates(book: Book, expanded: dict[str, str] | None = None) -> Repor
             _report_template(exc, book, report)
     if report.errors:
         return report
+    written: list = []
     try:
-        sources = expand_chapters(book)
+        sources = expand_chapters(book, written)
     except Exception as exc:  # noqa: BLE001
         _report_template(exc, book, report)
         return report
     if (own / "questions.md.j2").is_file():
         _check_anchors(book, sources, own / "questions.md.j2", report)
+    _check_slow_output(written, book, report)
     if expanded is not None:
         expanded.update(sources)
     return report
+
+
+def _check_slow_output(written: list, book: Book, report: Report) -> None:
+    """An error for a book's own template that writes what check refuses in a source because
+    pandoc (or the PDF's math) would take too long over it: the first such place of each."""
+    own = book.root / "templates"
+    for template, block, text in written:
+        path = Path(template.filename)
+        if path.parent != own or str(path) in {d.pos.path for d in report.errors}:
+            continue  # a built-in writes book text (checked as it is) in a shape pandoc reads fast
+        found = slow_parts(text)
+        if found:
+            line, _, message = found[0]
+            report.error(Pos(str(path)), f"the template writes what pandoc would read too slowly (its line {line + 1} "
+                         f"for the block at {block.pos}): {message}")
 
 
 def _check_anchors(book: Book, expanded: dict[str, str], template, report: Report) -> None:

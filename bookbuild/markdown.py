@@ -450,6 +450,24 @@ def _check_math(spans: list[str], code: list[bool], problem) -> None:
                             "with each level): check its braces")
 
 
+def slow_parts(text: str) -> list[tuple[int, int, str]]:
+    """What in `text` would take pandoc (or the PDF's math) too long, as `scan` finds it in a
+    source: (line, column, message) of each, both from 0; for text check cannot read as a source
+    (what a book's template wrote)."""
+    found: list[tuple[int, int, str]] = []
+
+    def note(i: int, col: int, severity: str, message: str) -> None:
+        if severity == "error":
+            found.append((i, col, message))
+    kinds = _classify(text)
+    spans = [blank_code_spans(line) for line in text.split("\n")]
+    clean = _blank_math(spans, kinds.code)
+    _check_math(spans, kinds.code, note)
+    _check_brackets(clean, kinds.code, note)
+    _check_openers(clean, kinds.code, note, note)
+    return found
+
+
 def _scan_structure(line: str, i: int, in_field, problem, out: Scan, at) -> bool:
     """Nesting, ':::' lines and headings; True if the line is too deep to look at further."""
     depth = len(_CONTAINER.findall(_CONTAINER_RUN.match(line).group(0)))

@@ -19,8 +19,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_ra
 
 import bookbuild.templates
 
-from .errors import BookError, Diagnostic, Pos, Report, shorten
+from .errors import BookError, Diagnostic, Pos, Report, clip, shorten
 from .limits import deadline
+from .pandoc import run_pandoc
 from .sources import MAX_BYTES, NOT_XML, resolved
 
 BUILTIN_TEMPLATES = Path(bookbuild.templates.__file__).resolve().parent
@@ -300,7 +301,8 @@ def check_template_files(book_root: Path, report: Report) -> None:
             report.error(Pos(str(path)), exc.detail)
             continue
         if path.suffix in TEXT_SUFFIXES and path.is_file() and _check_text(path, report) and path.suffix == ".html":
-            _check_partials(path, book_root, report)
+            if _check_partials(path, book_root, report) and path.parent == own and path.name in PANDOC_TEMPLATES:
+                _check_pandoc_template(path, report)
 
 
 def _refuse_link_out(path: Path, book_root: Path) -> None:
@@ -336,10 +338,12 @@ def _check_text(path: Path, report: Report) -> bool:
 _PARTIAL = re.compile(r"\$\{?\s*(?:[\w.-]+:)?([^\s$(){}:]+)\(\)")
 
 
-def _check_partials(path: Path, book_root: Path, report: Report) -> None:
-    """An error for each partial of the pandoc template at `path` that is a file outside the book."""
+def _check_partials(path: Path, book_root: Path, report: Report) -> bool:
+    """An error for each partial of the pandoc template at `path` that is a file outside the book;
+    whether there was none."""
     text = path.read_text(encoding="utf-8")
     root = resolved(book_root) or book_root
+    ok = True
     for m in _PARTIAL.finditer(text):
         name = m.group(1)
         partial = path.parent / (name if Path(name).suffix else name + path.suffix)
@@ -349,6 +353,35 @@ def _check_partials(path: Path, book_root: Path, report: Report) -> None:
             col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
             report.error(Pos(str(path), line, col), f"template partial {shorten(name)} is outside the book root; a "
                          "book's templates read files inside the book only")
+            ok = False
+    return ok
+
+
+PANDOC_TEMPLATES = ("site.html", "pdf.html")  # what pandoc writes pages with (--template)
+_PANDOC_WHERE = re.compile(r"\(line (\d+), column (\d+)\):?\s*")
+
+
+def _check_pandoc_template(path: Path, report: Report) -> None:
+    """An error if pandoc cannot compile the template at `path` (its syntax, a missing partial),
+    at the place pandoc names."""
+    try:
+        run_pandoc(["-f", "markdown", "-t", "html5", "--standalone", f"--template={path}"], "x", timeout=60)
+    except BookError as exc:
+        message = exc.message.removeprefix("pandoc failed to convert the book: ")
+        m = _PANDOC_WHERE.search(message)
+        missing = re.search(r"Could not find data file templates/(\S+)", message)
+        pos = Pos(str(path), int(m.group(1)), int(m.group(2))) if m else Pos(str(path))
+        if m:
+            message = message[:m.start()].removeprefix(f'Error compiling template "{path}" ').strip() \
+                + " " + message[m.end():]
+        elif missing:  # a partial that is not there: where the template names it
+            name = Path(missing.group(1)).stem
+            text = path.read_text(encoding="utf-8")
+            at = text.find(name + "()")
+            if at >= 0:
+                pos = Pos(str(path), text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1)
+            message = f"its partial {clip(name)}() is not a file beside it ({clip(missing.group(1))})"
+        report.error(pos, f"pandoc cannot use this template: {message.strip()}")
 
 
 def template_problem(exc: Exception, book_root: Path) -> tuple[Path, int, str] | None:

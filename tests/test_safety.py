@@ -331,3 +331,13 @@ def test_pdf_warnings_name_the_image_and_its_line(tmp_path):
     other = layout_message("Failed to load image at 'data:image/png;base64," + "A" * 10_000 + "': broken", found)
     assert other == "PDF layout: Failed to load image at 'data:image/png;base64," + "A" * 18 + "...': broken"
     assert not hasattr(other, "pos")
+
+
+def test_a_folder_where_the_pdf_goes_is_an_error_before_the_layout(mini, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    folder = mini / "dist" / "release" / "mini-book.pdf"
+    folder.mkdir(parents=True)
+    with pytest.raises(BookError) as info:
+        build(BuildOptions(root=mini, formats=("pdf",)))
+    assert [str(d) for d in info.value.report.errors] == \
+        [f"{folder}:1:1: error: a folder is where the PDF build writes this file: remove it"]

@@ -645,6 +645,19 @@ CASES = [
         "made from its slug)",
         "book/book.yaml:4:7: error: date 0001-01-01 is before 1601, the first year an EPUB's date can have (as pandoc "
         "writes it)"]),
+    # what pandoc reads of a book's own templates: check compiles its pandoc templates, and scans what its Jinja
+    # templates write for what check refuses in book text because pandoc would take minutes over it
+    Case("112-book-pandoc-template-errors", {
+        "templates/site.html": "<html>\n<body>${</body>\n</html>\n",
+        "templates/pdf.html": "<html>\n<body>\n$body$\n${ colophon() }\n</body>\n</html>\n"}, 1, [
+        "templates/pdf.html:4:4: error: pandoc cannot use this template: its partial colophon() is not a file beside it "
+        "(colophon.html)",
+        "templates/site.html:2:9: error: pandoc cannot use this template: unexpected \"<\" expecting ..."]),
+    Case("113-book-template-writes-slow-text", {
+        "templates/questions.md.j2": QUESTIONS_TEMPLATE.replace("{{ q.prompt.value }}", "{{ q.prompt.value }} " + "[a](" * 800)}, 1, [
+        "templates/questions.md.j2:1:1: error: the template writes what pandoc would read too slowly (its line 4 for "
+        "the block at book/chapters/intro.md:7:1): link target opened with '](' is never closed in this paragraph (800 "
+        "are not): ..."]),
 ]
 
 
