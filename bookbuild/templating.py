@@ -6,6 +6,7 @@ Jinja never compiles it, and `{{ ... }}` written in a prompt is printed as it is
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import jinja2
 from jinja2 import nodes
+from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
 
 import bookbuild.templates
@@ -144,11 +146,13 @@ def render_block(template: jinja2.Template, until: float, text: int, **values) -
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    """The sandbox, bounded: output, time and the values `*`, `**` and `%` make. Any failure of a
-    template (syntax, runtime, sandbox, limits) is a TemplateFailure naming the template's line."""
+    """The sandbox, bounded: output, time, loop steps and the size of every value made (by an
+    operator, `~`, a call or a filter: else a value could double at each step until memory runs
+    out). Any failure of a template (syntax, runtime, sandbox, limits) is a TemplateFailure
+    naming the template's line."""
 
     template_class = _Template
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def call_binop(self, context, operator, left, right):
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
@@ -161,7 +165,25 @@ class _Environment(ImmutableSandboxedEnvironment):
                                         "characters or items")
         if operator == "%" and isinstance(left, str) and _HUGE_FORMAT.search(left):
             raise TemplateLimit(f"the format {shorten(left, 30)} pads to more than {MAX_VALUE:,} characters")
+        if operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            _check_size(len(left) + len(right))
         return super().call_binop(context, operator, left, right)
+
+    def call(self, context, obj, /, *args, **kwargs):
+        """A call from a template (a method, a global, a macro), its result bounded; a str method
+        that could make a huge string (replace, join, format, padding) is checked before it runs."""
+        owner, name = getattr(obj, "__self__", None), getattr(obj, "__name__", "")
+        if isinstance(owner, str):
+            if name == "replace" and len(args) >= 2:
+                _check_replace(owner, args[0], args[1])
+            elif name == "join" and args:
+                args = (_check_join(args[0], owner), *args[1:])
+            elif name in ("center", "ljust", "rjust", "zfill", "format", "format_map", "expandtabs"):
+                numbers = [a for a in (*args, *kwargs.values()) if isinstance(a, int)]
+                if any(n > MAX_VALUE for n in numbers) or _HUGE_BRACE.search(owner) \
+                        or (name == "expandtabs" and owner.count("\t") * max(numbers, default=8) > MAX_VALUE):
+                    raise TemplateLimit(f"{name}() would make more than {MAX_VALUE:,} characters")
+        return _sized(super().call(context, obj, *args, **kwargs))
 
     def _parse(self, source, name, filename):
         try:
@@ -172,7 +194,17 @@ class _Environment(ImmutableSandboxedEnvironment):
         for loop in tree.find_all(nodes.For):  # each step of a loop counts (see `stepped`)
             loop.iter = nodes.Call(nodes.EnvironmentAttribute("stepped"), [loop.iter], [], None, None,
                                    lineno=loop.iter.lineno)
+        for concat in list(tree.find_all(nodes.Concat)):  # `a ~ b ~ c`: measured before it is joined
+            concat.nodes = [nodes.Call(nodes.EnvironmentAttribute("concatenated"),
+                                       [nodes.List(concat.nodes), nodes.ContextReference()], [], None, None,
+                                       lineno=concat.lineno)]
         return tree
+
+    def concatenated(self, values: list, context) -> str:
+        """`a ~ b ~ c` as Jinja joins it (escaping under autoescape), if it is not too long."""
+        parts = [v if isinstance(v, str) else str(v) for v in values]
+        _check_size(sum(map(len, parts)))
+        return markup_join(parts) if context.eval_ctx.autoescape else str_join(parts)
 
     def stepped(self, iterable):
         """`iterable`, each item a step of the rendering's MAX_STEPS."""
@@ -212,6 +244,53 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 
 _HUGE_FORMAT = re.compile(r"%[-+ #0]*(?:\*|\d{8,})|%[-+ #0]*\d*\.(?:\*|\d{8,})")
+_HUGE_BRACE = re.compile(r"\{[^{}]*:[^{}]*\d{8,}")  # str.format's width: '{:99999999}'
+
+
+def _sized(value):
+    """`value`, if it holds at most MAX_VALUE characters or items; else a TemplateLimit."""
+    if isinstance(value, (str, list, tuple, dict)):
+        _check_size(len(value))
+    return value
+
+
+def _check_size(size: int) -> None:
+    """A TemplateLimit if a value of `size` characters or items would be too large."""
+    if size > MAX_VALUE:
+        raise TemplateLimit(f"the template makes a value of more than {MAX_VALUE:,} characters or items")
+
+
+def _check_replace(text, old, new) -> None:
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
+        _check_size(len(text) + (text.count(old) if old else len(text) + 1) * max(0, len(new) - len(old)))
+
+
+def _check_join(values, separator):
+    """`values` as a list, if joining them with `separator` makes no value too long."""
+    values = list(values)
+    _check_size(sum(len(v) if isinstance(v, str) else len(str(v)) for v in values)
+                + len(str(separator)) * max(0, len(values) - 1))
+    return values
+
+
+def _bounded_filter(name: str, original):
+    """A filter whose result is bounded (`_sized`); replace, join, format, batch and slice are
+    checked before they run (each can make a value far larger than what it is given)."""
+    @functools.wraps(original)
+    def bounded(*args, **kwargs):
+        given = args[1:] if getattr(original, "jinja_pass_arg", None) is not None else args
+        if name == "replace" and len(given) >= 3:
+            _check_replace(*given[:3])
+        elif name == "join" and given and kwargs.get("attribute", given[2] if len(given) > 2 else None) is None:
+            cut = len(args) - len(given)
+            args = (*args[:cut], _check_join(given[0], given[1] if len(given) > 1 else kwargs.get("d", "")),
+                    *args[cut + 1:])
+        elif name == "format" and given and isinstance(given[0], str) and _HUGE_FORMAT.search(given[0]):
+            raise TemplateLimit(f"the format {shorten(given[0], 30)} pads to more than {MAX_VALUE:,} characters")
+        elif name in ("batch", "slice") and len(given) > 1 and isinstance(given[1], int):
+            _check_size(given[1])
+        return _sized(original(*args, **kwargs))
+    return bounded
 
 
 def _checked_width(name: str, original):
@@ -245,6 +324,7 @@ def _env(book_root: Path, **options) -> jinja2.Environment:
                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, **options)
     env.filters["center"] = _checked_width("center", env.filters["center"])
     env.filters["indent"] = _checked_width("indent", env.filters["indent"])
+    env.filters.update({name: _bounded_filter(name, f) for name, f in env.filters.items()})
     env.globals["range"] = _range
     del env.globals["lipsum"]  # pages of placeholder text: nothing a book's template needs
     return env

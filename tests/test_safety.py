@@ -341,3 +341,26 @@ def test_a_folder_where_the_pdf_goes_is_an_error_before_the_layout(mini, monkeyp
         build(BuildOptions(root=mini, formats=("pdf",)))
     assert [str(d) for d in info.value.report.errors] == \
         [f"{folder}:1:1: error: a folder is where the PDF build writes this file: remove it"]
+
+
+def test_book_templates_make_no_value_too_large(monkeypatch, tmp_path):
+    """A value a template makes is bounded however it is made (else it could double at each step
+    until memory runs out): by `~`, `+`, a str method or a filter, checked before the work where
+    it could be far larger than what it is given (replace, join, format, padding)."""
+    import bookbuild.templating as templating
+    monkeypatch.setattr(templating, "MAX_VALUE", 1000)
+    env = templating.markdown_env(tmp_path)
+    refused = ["{{ ('x' * 600) ~ ('y' * 600) }}", "{{ ('x' * 600) + ('y' * 600) }}",
+               "{{ ('x' * 100).replace('x', 'y' * 20) }}", "{{ ('x' * 100)|replace('x', 'y' * 20) }}",
+               "{{ ['x' * 600, 'y' * 600]|join }}", "{{ ','.join(['x' * 600, 'y' * 600]) }}", "{{ 'x'.center(5000) }}",
+               "{{ '{:99999999}'.format(1) }}", "{{ [1]|batch(5000, 0)|list }}",
+               "{% set ns = namespace(a='x' * 999) %}{% for i in range(40) %}{% set ns.a = ns.a ~ ns.a %}{% endfor %}"]
+    for source in refused:
+        with pytest.raises(templating.TemplateFailure) as info:
+            env.from_string(source).render()
+        assert "template stopped:" in str(info.value), source
+    fine = {"{{ 'a' ~ 'b' ~ 3 }}": "ab3", "{{ (range(100)|join(','))|length }}": "289", "{{ 123456789012|abs }}":
+            "123456789012", "{{ ('x' * 600).count('x') }}": "600", "{{ '%s-%s'|format(1, 2) }}": "1-2"}
+    assert {source: env.from_string(source).render() for source in fine} == fine
+    html = templating.html_env(tmp_path)  # `~` still escapes under autoescape
+    assert html.from_string("{{ '<c>' ~ 'd' }}").render() == "&lt;c&gt;d"
