@@ -84,7 +84,8 @@ def reference(citation, doc, elem):
         return None
     label = doc.xref_labels.get(citation.id)
     if label is None:
-        warn(doc, elem, "@" + citation.id, f"no target for @{citation.id}"
+        shown = citation.id if len(citation.id) <= 80 else citation.id[:80] + "..."
+        warn(doc, elem, "@" + citation.id, f"no target for @{shown}"
              f"{did_you_mean('@' + citation.id, ['@' + key for key in doc.xref_labels])}")
         return [pf.Strong(pf.Str(f"??{citation.id}"))]
     word = ("Appendix" if label.get("appendix") == "True" else "Chapter") if label.get("chapter_title") == "True" \
