@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import panflute as pf
 
 from .texmath import DOUBLE_STRUCK, FUNCTIONS, GREEK, RELATIONS, SYMBOLS
+from .tree import elements
 
 GLOBAL = "BOOKBUILD_SEARCH"
 # Containers whose text is indexed elsewhere (questions) or never (answers: no spoilers in results;
@@ -70,15 +71,13 @@ def math_text(tex: str) -> str:
 def _text(elem: pf.Element) -> str:
     """The words of an element, math included (as text), in reading order."""
     parts: list[str] = []
-
-    def action(e, d):  # panflute walks children before their parent
+    for e in elements(elem):  # children before their parent
         if isinstance(e, pf.Math):
             parts.append(math_text(e.text))
         elif isinstance(e, (pf.Str, pf.Code, pf.CodeBlock)):
             parts.append(e.text)
         elif isinstance(e, (pf.Space, pf.SoftBreak, pf.LineBreak, pf.Block)):
             parts.append(" ")
-    elem.walk(action)
     return " ".join("".join(parts).split())
 
 

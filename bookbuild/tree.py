@@ -49,6 +49,45 @@ def rewrite(root: pf.Element, action) -> None:
                 stack.append(value)
 
 
+# the elements whose content is blocks: where a block can be
+_BLOCK_HOLDERS = (pf.Doc, pf.Div, pf.BlockQuote, pf.Figure, pf.BulletList, pf.OrderedList, pf.ListItem)
+
+
+def divs(root: pf.Element):
+    """Every Div under `root`, parents before children, going through blocks only (not the
+    inlines of a paragraph, where no Div can be: a tenth of the elements of a book). A Div's
+    content is read after it is given, so a caller may change it first."""
+    stack = [root]
+    while stack:
+        elem = stack.pop()
+        if isinstance(elem, pf.Div):
+            yield elem
+        if isinstance(elem, _BLOCK_HOLDERS):
+            stack.extend(reversed(elem.content.list))
+
+
+def elements(root: pf.Element):
+    """Every element under `root` and `root` itself, children before parents, in the order
+    panflute's `walk` gives them to an action; read only (`walk` rebuilds every list)."""
+    stack: list[tuple[pf.Element, bool]] = [(root, False)]
+    while stack:
+        elem, seen = stack.pop()
+        if seen:
+            yield elem
+            continue
+        stack.append((elem, True))
+        children: list[pf.Element] = []
+        for name in elem._children:
+            value = getattr(elem, name, None)
+            if name == "metadata" or isinstance(value, pf.DictContainer):
+                continue
+            if isinstance(value, pf.ListContainer):
+                children.extend(value.list)
+            elif isinstance(value, pf.Element):
+                children.append(value)
+        stack.extend((child, False) for child in reversed(children))
+
+
 def walk_in_place(elem: pf.Element, action, doc: pf.Doc) -> None:
     """panflute's `elem.walk(action, doc)`, children before parents, an action's result taking
     the element's place (`[]` removes it, a list of elements is spliced in); a list is given to

@@ -21,7 +21,7 @@ from ..pandoc import run_pandoc
 from ..practice import question_order, write_practice
 from ..search import index_script, search_entries
 from ..templating import find_template
-from ..tree import rewrite, to_json_text
+from ..tree import divs, rewrite, to_json_text
 from .base import BuildContext, Builder, chapters_at_top, dump
 from .html_pages import BODY_END, BODY_START, blocks_for_pandoc, cut, marked, plan, put_back
 
@@ -71,8 +71,8 @@ def prepare_questions(doc: pf.Doc, answers: str) -> None:
     difficulty: dict[str, str] = {}
 
     def action(elem):
-        if not (isinstance(elem, pf.Div) and "question" in elem.classes):
-            return None
+        if "question" not in elem.classes:
+            return
         number = elem.attributes.get("data-number", "")
         qid = elem.attributes.get("data-qid", elem.identifier[2:])
         difficulty[qid] = elem.attributes.get("data-difficulty", "")
@@ -88,14 +88,13 @@ def prepare_questions(doc: pf.Doc, answers: str) -> None:
             answer.attributes["data-difficulty"] = difficulty[qid]
             at = list(elem.content).index(answer)
             elem.content[at:at + 1] = _details(answer)
-        return None
 
-    rewrite(doc, action)
+    for div in divs(doc):
+        action(div)
     if answers == "appendix":
-        def mark(elem):
-            if isinstance(elem, pf.Div) and "answer" in elem.classes:
-                elem.attributes["data-difficulty"] = difficulty.get(elem.attributes.get("data-qid", ""), "")
-        rewrite(doc, mark)
+        for div in divs(doc):
+            if "answer" in div.classes:
+                div.attributes["data-difficulty"] = difficulty.get(div.attributes.get("data-qid", ""), "")
 
 
 _MAIN = re.compile(r"<main\b.*?</main>", re.S)
