@@ -103,7 +103,8 @@ class _Schema:
                 continue
             # YAML's true/false are ints to Python, and no key here takes them
             if not isinstance(value.value, key.python_types) or isinstance(value.value, bool):
-                self.report.error(value.pos, f"{what}: {shorten(name)} must be {_describe(key)}, not {_kind(value.value)}")
+                self.report.error(value.pos, f"{what}: {shorten(name)} must be {_describe(key)}, "
+                                  f"not {_kind(value.value)}")
                 continue
             if key.choices and value.value not in key.choices:
                 self.report.error(value.pos, f"{name} {shorten(value.value)} is not one of {', '.join(key.choices)}"

@@ -428,13 +428,12 @@ def _check_math(spans: list[str], code: list[bool], problem) -> None:
     for start, text in _paragraphs(spans, code):
         if "$" in text:
             for m in _MATH.finditer(text):
-                line = start + text.count("\n", 0, m.start())
                 col = m.start() - (text.rfind("\n", 0, m.start()) + 1)
                 formula = m.group(0).strip("$")
                 if len(formula) > MAX_MATH_CHARS:
-                    problem(line, col, "error", f"formula is {len(formula):,} characters long; formulas are limited "
-                            f"to {MAX_MATH_CHARS:,} (typesetting one takes time that grows with the square of its "
-                            "length): split it")
+                    problem(_line_at(text, start, m.start()), col, "error", f"formula is {len(formula):,} characters "
+                            f"long; formulas are limited to {MAX_MATH_CHARS:,} (typesetting one takes time that grows "
+                            "with the square of its length): split it")
                     continue
                 depth = deepest = 0
                 for g in _MATH_GROUP.finditer(formula):
@@ -445,9 +444,15 @@ def _check_math(spans: list[str], code: list[bool], problem) -> None:
                     elif token in ("}", "\\right", "\\end"):
                         depth = max(0, depth - 1)
                 if deepest > MAX_MATH_DEPTH:
-                    problem(line, col, "error", f"formula nests groups ({{...}}, \\left...\\right) {deepest} deep; "
-                            f"formulas are limited to {MAX_MATH_DEPTH} levels (typesetting takes time that doubles "
-                            "with each level): check its braces")
+                    problem(_line_at(text, start, m.start()), col, "error", f"formula nests groups ({{...}}, "
+                            f"\\left...\\right) {deepest} deep; formulas are limited to {MAX_MATH_DEPTH} levels "
+                            "(typesetting takes time that doubles with each level): check its braces")
+
+
+def _line_at(text: str, start: int, at: int) -> int:
+    """The line of offset `at` in a paragraph `text` that starts at line `start`: counted only for
+    what is reported (a paragraph may hold thousands of formulas)."""
+    return start + text.count("\n", 0, at)
 
 
 def slow_parts(text: str) -> list[tuple[int, int, str]]:
@@ -809,8 +814,8 @@ def _check_openers(clean: list[str], code: list[bool], problem, fatal, in_field:
             for m in _TEX_BEGIN.finditer(text):
                 if whole.find(f"\\end{{{m.group(1)}}}", offsets[first] + m.end()) < 0:
                     problem(*where(first, text, m.start()), "error",
-                            f"raw TeX \\begin{{{clip(m.group(1))}}} has no \\end{{{clip(m.group(1))}}} after it: pandoc "
-                            "would search the rest of the chapter for it; close it, or escape the backslash")
+                            f"raw TeX \\begin{{{clip(m.group(1))}}} has no \\end{{{clip(m.group(1))}}} after it: "
+                            "pandoc would search the rest of the chapter for it; close it, or escape the backslash")
                     break
 
 

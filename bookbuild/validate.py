@@ -263,7 +263,8 @@ def validate(book: Book, editions: list[Edition], scans: Scans | None = None) ->
                 if ref.target not in questions:
                     tail = unread.question(ref.target)
                     if tail is not None:
-                        report.error(ref.pos, f"reference @q:{shorten(ref.target)[1:-1]}: no question has the id {shorten(ref.target)}"
+                        report.error(ref.pos, f"reference @q:{shorten(ref.target)[1:-1]}: no question has the id "
+                                     f"{shorten(ref.target)}"
                                      + (tail or did_you_mean(ref.target, questions)))
             elif (ref.kind, ref.target) not in labels:
                 tail = unread.label(ref.kind, ref.target)

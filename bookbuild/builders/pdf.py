@@ -285,8 +285,8 @@ class PdfBuilder(Builder):
         target = ctx.out_dir / f"{ctx.book.meta.slug}.pdf"
         folders = [path for path in self.targets(ctx) if path.is_dir()]
         if folders:  # the last step, os.replace, would fail after the whole layout
-            raise BookError("the book has errors", Report([Diagnostic(Pos(str(path)), "a folder is where the PDF build "
-                                                                      "writes this file: remove it") for path in folders]))
+            problem = "a folder is where the PDF build writes this file: remove it"
+            raise BookError("the book has errors", Report([Diagnostic(Pos(str(path)), problem) for path in folders]))
         paper = Paperback.of(ctx.book, self.proof) if is_print(ctx) else None
         doc = ctx.document()
         problems: list[str] = []
