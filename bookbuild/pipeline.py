@@ -245,7 +245,11 @@ def _build(options: BuildOptions, progress=None) -> BuildResult:
         if cached is None:
             if early is not None:
                 early.start()
-            filtered.append(filter_edition(assemble(book, date, cache, toolchain, expanded), edition, answers, extra))
+            doc = assemble(book, date, cache, toolchain, expanded)
+            doc.bookbuild_warnings = []  # the xref filter's, each at its place: into the report
+            filtered.append(filter_edition(doc, edition, answers, extra))
+            report.items.extend(doc.bookbuild_warnings)
+            del doc
             labels = take_labels(filtered[0])
             doc_json = dump(filtered[0])
             cache.put(render_key, json.dumps([doc_json, labels]))
@@ -318,6 +322,12 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
     for builder in builders:
         if builder.name == "pdf":
             builder.proof = options.proof
+    # a folder where a file goes: the last step, os.replace, would fail after all the work
+    folders = [path for b in builders if not b.writes_folder for path in b.targets(ctx) if path.is_dir()]
+    if folders:
+        for path in folders:
+            report.error(Pos(str(path)), "a folder is where the build writes this file: remove it")
+        raise BookError("the book has errors", report)
     # whether each output is still what its key says (this hashes every file it wrote): once
     fresh = {b.name: cache.fresh(b.targets(ctx), digest(key, b.name)) for b in builders}
 
@@ -366,8 +376,8 @@ def _run_builders(options, book, report, result, cache, ctx, key, progress, draf
         for builder in builders:
             future = futures.get(builder)
             result.outputs.extend(future.result() if future is not None else done.result()[builder])
-            for message in getattr(builder, "warnings", []):
-                report.warning(Pos(str(book.meta.path)), message)
+            for message in getattr(builder, "warnings", []):  # at its own place when it knows it (errors.Located)
+                report.warning(getattr(message, "pos", None) or Pos(str(book.meta.path)), message)
     if draft_state:
         result.outputs.extend(draft_state.write(labels, report))
         result.notes.extend(draft_state.notes)

@@ -194,6 +194,31 @@ def _svg_problem(url: str, target: Path) -> str | None:
     if root.tag != "{http://www.w3.org/2000/svg}svg":
         return (f"SVG image {url!r} has no <svg> root element in the SVG namespace (it starts with "
                 f"<{shorten(root.tag, 40)[1:-1]}>): add xmlns=\"http://www.w3.org/2000/svg\" to its <svg> element")
+    outside = _svg_outside(root)
+    if outside is not None:
+        return (f"SVG image {url!r} refers to {shorten(outside, 40)}, outside itself: a reader's browser would fetch "
+                "it and the EPUB does not hold it; export the drawing again with everything it shows inside it")
+    return None
+
+
+# what an SVG may refer to: its own elements (#id) and images inside it (data:)
+_SVG_INSIDE = re.compile(r"\s*(?:#|data:image/(?:png|jpeg|gif|webp|svg\+xml)[;,])", re.I)
+_SVG_URL = re.compile(r"""@import\b|url\(\s*(?!['"]?\s*#)['"]?\s*([^)'"]*)""", re.I)
+
+
+def _svg_outside(root: ElementTree.Element) -> str | None:
+    """The first thing an SVG refers to outside itself (a link, a style's url() or @import), if any."""
+    for elem in root.iter():
+        for name, value in elem.attrib.items():
+            if name.rsplit("}", 1)[-1] == "href" and not _SVG_INSIDE.match(value):
+                return value.strip() or "an empty link"
+            m = _SVG_URL.search(value)
+            if m:
+                return m.group(1) or m.group(0)
+        if isinstance(elem.tag, str) and elem.tag.rsplit("}", 1)[-1] == "style" and elem.text:
+            m = _SVG_URL.search(elem.text)
+            if m:
+                return m.group(1) or m.group(0)
     return None
 
 

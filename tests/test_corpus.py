@@ -133,10 +133,7 @@ def test_corpus_is_big_enough():
 
 
 # cases that need a change outside load/validate/sanitize, named in the report
-XFAIL: dict[str, str] = {
-    "110-pdf-warning-at-its-source": "the PDF builder's warnings know their place (errors.Located), and "
-                                     "pipeline._run_builders still reports every builder warning at book.yaml:1:1",
-}
+XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=XFAIL[c], strict=True))

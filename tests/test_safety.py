@@ -313,7 +313,7 @@ def test_pdf_warnings_name_the_image_and_its_line(tmp_path):
     from bookbuild.builders.pdf import Places, embed_images, layout_message
     from bookbuild.load import load_book
     root = tmp_path / "book"
-    shutil.copytree(ROOT / "tests" / "corpus" / "110-pdf-warning-at-its-source", root)
+    shutil.copytree(ROOT / "tests" / "corpus" / "114-svg-refers-outside-itself", root)  # an image on line 10
     book, _ = load_book(root)
     image = pf.Image(pf.Str("Styled."), url="book/images/style.svg")
     question = pf.Div(pf.Para(pf.Image(url="book/images/dot.svg")), attributes={"data-qid": "first"})
@@ -333,14 +333,16 @@ def test_pdf_warnings_name_the_image_and_its_line(tmp_path):
     assert not hasattr(other, "pos")
 
 
-def test_a_folder_where_the_pdf_goes_is_an_error_before_the_layout(mini, monkeypatch):
+@pytest.mark.parametrize("name", ["mini-book.pdf", "pagemap.json", "mini-book.epub"])
+def test_a_folder_where_an_output_goes_is_an_error_before_the_work(mini, monkeypatch, name):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    folder = mini / "dist" / "release" / "mini-book.pdf"
+    folder = mini / "dist" / "release" / name
     folder.mkdir(parents=True)
     with pytest.raises(BookError) as info:
-        build(BuildOptions(root=mini, formats=("pdf",)))
+        build(BuildOptions(root=mini, formats=("pdf", "epub")))
     assert [str(d) for d in info.value.report.errors] == \
-        [f"{folder}:1:1: error: a folder is where the PDF build writes this file: remove it"]
+        [f"{folder}:1:1: error: a folder is where the build writes this file: remove it"]
+    assert not (mini / "dist" / "release" / "mini-book.epub").is_file()
 
 
 def test_book_templates_make_no_value_too_large(monkeypatch, tmp_path):

@@ -87,6 +87,7 @@ class Builder:
     """One output format."""
 
     name = ""
+    writes_folder = False  # its target is a folder (the site), not files
 
     def targets(self, ctx: BuildContext) -> list[Path]:
         """What `build` writes (the cache checks these)."""

@@ -186,6 +186,7 @@ def link_unchanged(fresh: Path, old: Path) -> None:
 
 class HtmlBuilder(Builder):
     name = "html"
+    writes_folder = True
 
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from ..errors import BookError, Diagnostic, Located, Pos, Report, clip, shorten
+from ..errors import Located, Pos, clip, shorten
 from ..formulas import math_image, reuse_svg_drawings, use_cache
 from ..interior import MAX_PAGES, Paperback, binding_margin, cmyk_css, print_html
 from ..output import give_back_memory, temp_beside, write_atomic
@@ -283,10 +283,6 @@ class PdfBuilder(Builder):
     def build(self, ctx: BuildContext) -> list[Path]:
         root = ctx.book.root
         target = ctx.out_dir / f"{ctx.book.meta.slug}.pdf"
-        folders = [path for path in self.targets(ctx) if path.is_dir()]
-        if folders:  # the last step, os.replace, would fail after the whole layout
-            problem = "a folder is where the PDF build writes this file: remove it"
-            raise BookError("the book has errors", Report([Diagnostic(Pos(str(path)), problem) for path in folders]))
         paper = Paperback.of(ctx.book, self.proof) if is_print(ctx) else None
         doc = ctx.document()
         problems: list[str] = []

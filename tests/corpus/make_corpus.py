@@ -631,13 +631,25 @@ CASES = [
     Case("109-print-profile-name-too-long", {
         "book/book.yaml": BOOK_YAML + "print:\n  icc_profile: " + "p" * 300 + ".icc\n"}, 1, [
         "book/book.yaml:11:16: error: print: icc_profile book/" + "p" * 60 + "... does not exist"]),
-    # an SVG that WeasyPrint cannot load (check has no reason to refuse it): the PDF's warning names the
-    # image's file and the line that shows it, not the data: URI the PDF embeds it as, at book.yaml:1:1
+    # a formula the PDF's typesetter cannot draw (check has no reason to refuse it): the PDF's warning is at the
+    # line that shows it, not at book.yaml:1:1
     Case("110-pdf-warning-at-its-source", {
-        **chapter("A styled dot: ![Styled.](../images/style.svg)\n"),
+        **chapter("A fraction with one part: $\\frac{a}$.\n")}, 0, [
+        "book/chapters/intro.md:10:28: warning: cannot typeset the formula '\\\\frac{a}'; it is printed as code"]),
+    # an SVG that refers to what is outside it (readers' browsers would fetch it; the EPUB does not hold it)
+    Case("114-svg-refers-outside-itself", {
+        **chapter("A styled dot: ![Styled.](../images/style.svg)\n\nA linked one: ![Linked.](../images/link.svg)\n"),
         "book/images/style.svg": '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(/etc/passwd);</style>'
-                                 '<circle r="5"/></svg>\n'}, 0, [
-        "book/chapters/intro.md:10:36: warning: PDF layout: Failed to load image at 'book/images/style.svg'"]),
+                                 '<circle r="5"/></svg>\n',
+        "book/images/link.svg": '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+                                '<image xlink:href="https://example.com/pixel.png"/><circle fill="url(#g)" r="5"/>'
+                                '</svg>\n'}, 1, [
+        "book/chapters/intro.md:10:15: error: SVG image '../images/style.svg' refers to '@import', outside itself: a "
+        "reader's browser would fetch it and the EPUB does not hold it; export the drawing again with everything it "
+        "shows inside it",
+        "book/chapters/intro.md:12:15: error: SVG image '../images/link.svg' refers to 'https://example.com/pixel.png', "
+        "outside itself: a reader's browser would fetch it and the EPUB does not hold it; export the drawing again "
+        "with everything it shows inside it"]),
     Case("111-identifier-empty-date-too-early", {
         "book/book.yaml": BOOK_YAML.replace("identifier: urn:uuid:00000000-0000-4000-8000-0000000000c0", "identifier: ''")
         .replace("date: 2026-01-01", "date: 0001-01-01")}, 1, [
