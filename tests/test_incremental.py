@@ -147,3 +147,40 @@ def test_random_edits_give_what_a_cold_build_gives(mini, tmp_path, monkeypatch, 
     before = inodes(site)
     build_all(mini)
     assert inodes(site) == before
+
+
+def test_pdf_pieces_kept_give_what_pandoc_gives_the_whole_book():
+    """The PDF's HTML with unchanged pieces from the cache is pandoc's HTML of the whole book,
+    code blocks included (pandoc numbers them across the book: a piece with one is never cut)."""
+    import panflute as pf
+
+    from bookbuild.builders.base import dump
+    from bookbuild.builders.pdf_layout import CHUNK_MARK
+    from bookbuild.builders.pdf_pieces import Pieces
+    from bookbuild.pandoc import run_pandoc
+
+    class Store(dict):
+        def put(self, key, text):
+            self[key] = text
+
+    def book(words: str) -> str:
+        mark = pf.RawBlock(CHUNK_MARK, format="html")
+        blocks = [pf.Header(pf.Str("Part"), level=1, identifier="part-1")]
+        for n in range(1, 6):
+            blocks += [mark, pf.Header(pf.Str(f"Chapter {n}"), level=2, identifier=f"ch-{n}"),
+                       pf.Para(pf.Str(words if n == 3 else f"Text{n}"), pf.Space(), pf.Span(identifier=f"s-{n}"))]
+            if n in (2, 4):
+                blocks.append(pf.CodeBlock("x = 1\ny = 2", classes=["python"]))
+        return dump(pf.Doc(*blocks))
+
+    args = ["-f", "json", "-t", "html5", "--standalone", "--toc", "--wrap=none", "-M", "title=T"]
+    store = Store()
+    first = book("Before")
+    cold = Pieces(first, store, "test")
+    assert cold.put_back(run_pandoc(args, cold.payload(first))) == run_pandoc(args, first)
+    edited = book("After")
+    warm = Pieces(edited, store, "test")
+    assert [k is not None for k in warm.known] == [False, True, False, False, False, False]
+    assert len(warm.payload(edited)) < len(edited)
+    html = warm.put_back(run_pandoc(args, warm.payload(edited)))
+    assert html == run_pandoc(args, edited) and "After" in html and 'id="cb2"' in html

@@ -24,6 +24,7 @@ from ..texmath import tex_to_html
 from ..tree import rewrite, text_length
 from ..weasy import collect_messages, fetcher
 from .base import BuildContext, Builder, dump
+from .pdf_pieces import Pieces
 from .pdf_layout import (_END_KEY, _FRONT_END_KEY, BODY_MARK, CHARS_PER_PAGE, CHUNK_MARK, FRONT_CLOSE, FRONT_OPEN,
                          NoFixedPoint, ParallelLayout, _estimate_pages, front_pieces, join, label_ranges, merge,
                          page_label, split)
@@ -299,14 +300,17 @@ class PdfBuilder(Builder):
         if ctx.pdf_workers is not None:
             ctx.pdf_workers.handed_over.set()  # the rest is pandoc's: the others may prepare meanwhile
         try:
-            html = run_pandoc(["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc",
-                               "--toc-depth=2", f"--template={find_template(root, 'pdf.html')}",
-                               "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"],
-                              payload)
+            args = ["-f", "json", "-t", "html5", "--standalone", "--wrap=none", "--toc", "--toc-depth=2",
+                    f"--template={find_template(root, 'pdf.html')}",
+                    "-V", f"version={ctx.book.meta.version}", "-V", f"year={ctx.date.when.year}"]
+            known = Pieces(payload, ctx.cache, json.dumps(args[:7]))  # pieces whose HTML is kept (pdf_pieces.py)
+            html = known.put_back(run_pandoc(args, known.payload(payload)))
+            if html is None:  # not cut as planned: the whole book
+                html = run_pandoc(args, payload)
         finally:
             if ctx.pdf_workers is not None:
                 ctx.pdf_workers.pandoc_free.set()
-        del payload
+        del payload, known
         if paper is None:
             css = find_template(root, "pdf.css").read_text(encoding="utf-8") + "\n" + page_css(ctx.page_size)
         else:
