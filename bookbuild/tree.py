@@ -235,6 +235,19 @@ def to_json_text(doc: pf.Doc, blocks: list[str] | None = None) -> str:
     return "".join(parts)
 
 
+def json_blocks(text: str, at: int = 0) -> tuple[list[str], int]:
+    """The text of each block written from `at` on, as `to_json_text` joins them (", "), up to the
+    text's end or the ']' that closes their list; and where they end. ValueError when the text is
+    not blocks."""
+    decoder = json.JSONDecoder()
+    blocks: list[str] = []
+    while at < len(text) and text[at] != "]":
+        _, end = decoder.raw_decode(text, at)
+        blocks.append(text[at:end])
+        at = end + 2 if text.startswith(", ", end) else end
+    return blocks, at
+
+
 def block_json(block: pf.Element) -> str:
     """One element as pandoc JSON, as `to_json_text` writes it."""
     write = _WRITERS.get(type(block))

@@ -32,8 +32,8 @@ import zipfile
 from pathlib import Path
 
 from ..cache import code_digest, digest
-from ..tree import IMAGE_NODE
-from .html_pages import HEADING, Page, anchors, cut_blocks, page_ids
+from ..tree import IMAGE_NODE, json_blocks
+from .html_pages import HEADING, UNNAMED_HEADING, Page, anchors, cut_blocks, page_ids
 
 CHAPTER_FILE = re.compile(r"^EPUB/text/(ch[0-9]+\.xhtml)$")
 MANIFEST = "EPUB/content.opf"
@@ -42,7 +42,6 @@ _ITEM = re.compile(r'(<item id="[^"]*" href="text/(ch[0-9]+\.xhtml)" media-type=
                    r'((?: properties="[^"]*")?)( />)')
 _RAW = re.compile(r'\{"t": "Raw(?:Block|Inline)", "c": \["(?:html|html4|html5)", ')
 _RAW_MEDIA = re.compile(r"<(?:img|video|audio|source)\b", re.I)
-_NO_ID_HEADING = re.compile(r'\{"t": "Header", "c": \[[0-9]+, \["", ')
 
 Entries = list[tuple[zipfile.ZipInfo, bytes]]
 
@@ -59,13 +58,9 @@ def book_blocks(payload: str) -> tuple[str, list[str]] | None:
         opening = ', "blocks": ['
         if not payload.startswith(opening, at):
             return None
-        head, at = payload[:at + len(opening) - 1], at + len(opening)
-        blocks: list[str] = []
-        while payload[at] != "]":
-            _, end = decoder.raw_decode(payload, at)
-            blocks.append(payload[at:end])
-            at = end + 2 if payload.startswith(", ", end) else end
-    except (ValueError, IndexError):
+        head = payload[:at + len(opening) - 1]
+        blocks, at = json_blocks(payload, at + len(opening))
+    except ValueError:
         return None
     return (head, blocks) if payload[at:] == "]}" else None
 
@@ -84,7 +79,7 @@ def cut(blocks: list[str]) -> list[Page] | None:
         for text in page.blocks:
             if any(_RAW_MEDIA.search(text, m.end()) for m in _RAW.finditer(text)):
                 return None  # media in raw HTML: pandoc names and packs them too
-            if _NO_ID_HEADING.search(text):
+            if UNNAMED_HEADING.search(text):
                 page.whole = True  # pandoc makes its id, unique among the book's headings
     return pages
 

@@ -32,6 +32,7 @@ from ..tree import block_json
 SPLIT_LEVEL = 2  # --split-level: a heading of this level or above starts a page
 BODY_START, BODY_END = "<!--bookbuild:body-->\n", "<!--bookbuild:/body-->\n"
 HEADING = re.compile(r'\{"t": "Header", "c": \[([0-9]+), ')
+UNNAMED_HEADING = re.compile(r'\{"t": "Header", "c": \[[0-9]+, \["", ')  # pandoc makes its id, unique in the book
 _RAW_ID = re.compile(r"""<[a-zA-Z][^>]*?\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 
 

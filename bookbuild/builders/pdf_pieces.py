@@ -22,30 +22,14 @@ piece (its HTML runs on into the template's end), and any book with a note left.
 from __future__ import annotations
 
 import json
-import re
 
 from ..cache import code_digest, digest
-from .html_pages import HEADING
+from ..tree import json_blocks
+from .html_pages import HEADING, UNNAMED_HEADING
 from .pdf_layout import CHUNK_MARK
 
 MARK_BLOCK = json.dumps({"t": "RawBlock", "c": ["html", CHUNK_MARK]})
 _SEPARATOR = ", " + MARK_BLOCK  # a mark after another block, as tree.to_json_text writes the book
-_UNNAMED = re.compile(r'\{"t": "Header", "c": \[[0-9]+, \["", ')  # a heading without an id
-
-
-def _blocks(text: str) -> list[str] | None:
-    """The top-level blocks of a piece's JSON text (blocks joined by ", "), or None."""
-    decoder = json.JSONDecoder()
-    blocks: list[str] = []
-    at = 0
-    try:
-        while at < len(text):
-            _, end = decoder.raw_decode(text, at)
-            blocks.append(text[at:end])
-            at = end + 2 if text.startswith(", ", end) else end
-    except ValueError:
-        return None
-    return blocks
 
 
 def _stand_in(text: str) -> str | None:
@@ -53,11 +37,12 @@ def _stand_in(text: str) -> str | None:
     whole (a heading inside a block or without an id, a code block)."""
     if '"t": "CodeBlock"' in text:
         return None
-    blocks = _blocks(text)
-    if blocks is None:
+    try:
+        blocks, _ = json_blocks(text)
+    except ValueError:
         return None
     headings = [b for b in blocks if HEADING.match(b)]
-    if len(HEADING.findall(text)) != len(headings) or any(_UNNAMED.match(b) for b in headings):
+    if len(HEADING.findall(text)) != len(headings) or any(UNNAMED_HEADING.match(b) for b in headings):
         return None
     return ", ".join([blocks[0], *headings])
 
